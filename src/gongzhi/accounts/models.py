@@ -1,0 +1,120 @@
+"""Users, their role assignments at org nodes, and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.orgs.models import PATH_LENGTH, OrgNode, Unit
+
+from .roles import ROLE_PERMS, Role
+
+
+class User(AbstractUser):
+    """An account. What it may see and do comes only from its role assignments."""
+
+    display_name = models.CharField(_("display name"), max_length=50, blank=True)
+    failed_logins = models.PositiveSmallIntegerField(default=0, editable=False)
+    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.display_name or self.username
+
+    @cached_property
+    def active_assignments(self) -> list[RoleAssignment]:
+        return list(self.role_assignments.filter(is_active=True).select_related("node", "unit"))
+
+    def paths_with(self, perm: str) -> list[str]:
+        """Org paths of the subtrees where this user holds ``perm``, nested paths folded away."""
+        if not self.is_active:
+            return []
+        paths = sorted({a.org_path for a in self.active_assignments if perm in ROLE_PERMS.get(a.role, ())})
+        folded: list[str] = []
+        for p in paths:
+            if not any(p.startswith(q) for q in folded):
+                folded.append(p)
+        return folded
+
+    def has_role(self, *roles: str) -> bool:
+        return any(a.role in roles for a in self.active_assignments)
+
+    def can(self, perm: str, org_path: str | None = None) -> bool:
+        """True when the user holds ``perm`` at all (no path) or over ``org_path``."""
+        paths = self.paths_with(perm)
+        if org_path is None:
+            return bool(paths)
+        return any(org_path.startswith(p) for p in paths)
+
+
+class RoleAssignment(models.Model):
+    """A user holding a role at an org node; the role's permissions apply in that node's subtree."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(_("role"), max_length=24, choices=Role.choices)
+    node = models.ForeignKey(OrgNode, verbose_name=_("org node"), on_delete=models.PROTECT, related_name="role_assignments")
+    org_path = models.CharField(max_length=PATH_LENGTH, db_index=True, editable=False)
+    unit = models.ForeignKey(
+        Unit, verbose_name=_("unit"), null=True, blank=True, on_delete=models.CASCADE, related_name="role_assignments",
+        help_text=_("For department handlers and partner-unit contacts"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [models.UniqueConstraint(fields=["user", "role", "node"], name="roleassignment_unique")]
+
+    def __str__(self):
+        return f"{self.user} · {self.get_role_display()} · {self.node}"
+
+
+def _token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for scripts and mobile clients; only its hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.name})"
+
+    @staticmethod
+    def new_raw() -> str:
+        return "gz_" + secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash_of(raw: str) -> str:
+        return _token_hash(raw)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def touch(self):
+        now = timezone.now()
+        if not self.last_used_at or (now - self.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)

@@ -1,0 +1,80 @@
+"""Audit trail: every write action records actor, action, object and changed fields in its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+from django.db import models, transaction
+
+from .models import AuditEvent
+from .pii import mask_id_number, mask_phone
+
+# Field names whose values are personal data: masked in the audit trail, never stored plain.
+_MASKERS = {
+    "id_number": mask_id_number,
+    "phone": mask_phone,
+    "contact_phone": mask_phone,
+}
+_HIDDEN_SUFFIXES = ("_enc", "_hash")
+
+
+def _plain(value):
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime, decimal.Decimal)):
+        return str(value)
+    return value
+
+
+def clean_changes(changes: dict) -> dict:
+    """Drop ciphertexts and hashes, mask personal data, make values JSON-friendly."""
+    out = {}
+    for key, value in changes.items():
+        if key.endswith(_HIDDEN_SUFFIXES):
+            continue
+        mask = _MASKERS.get(key)
+        if isinstance(value, (list, tuple)) and len(value) == 2:
+            old, new = value
+            if mask:
+                old, new = mask(old or ""), mask(new or "")
+            out[key] = [_plain(old), _plain(new)]
+        else:
+            out[key] = mask(value or "") if mask else _plain(value)
+    return out
+
+
+def record(
+    *, actor, action: str, obj=None, changes: dict | None = None, reason: str = "", org_path: str | None = None,
+    object_type: str = "", object_id: str = "", object_repr: str = "",
+) -> AuditEvent:
+    """Write one audit row; must run inside the action's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.record must run inside the action's transaction")
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:200]
+        if org_path is None:
+            org_path = getattr(obj, "org_path", "") or ""
+    actor_ok = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEvent.objects.create(
+        actor=actor if actor_ok else None,
+        actor_name=(str(actor) if actor_ok else "system")[:150],
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        org_path=org_path or "",
+        changes=clean_changes(changes or {}),
+        reason=reason,
+    )
+
+
+def diff(before: dict, after: dict) -> dict:
+    """{field: [old, new]} for the fields whose value changed."""
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+def snapshot(obj, fields) -> dict:
+    return {f: getattr(obj, f) for f in fields}

@@ -1,0 +1,21 @@
+"""Shared fixtures: a small tree with one user per role; CI turns a skipped browser test into a failure."""
+
+import os
+
+import pytest
+
+from .factories import build_tree
+
+
+@pytest.fixture
+def tree(db):
+    return build_tree()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and item.get_closest_marker("browser"):
+        report.outcome = "failed"
+        report.longrepr = f"browser test skipped in CI: {report.longrepr}"
