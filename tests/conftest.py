@@ -19,3 +19,8 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("CI") and report.skipped and item.get_closest_marker("browser"):
         report.outcome = "failed"
         report.longrepr = f"browser test skipped in CI: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

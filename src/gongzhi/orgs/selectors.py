@@ -1,0 +1,255 @@
+"""Registry reads, always through the scoping helper. Pages and the API both call these."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from gongzhi.accounts.roles import Perm, Role
+from gongzhi.core.pii import PIIError, blind_index, normalize_id_number, normalize_phone
+from gongzhi.core.scoping import get_scoped, scope_q, scoped, under
+
+from .models import (
+    Building,
+    CareTag,
+    Compound,
+    Household,
+    NodeKind,
+    OrgNode,
+    PartyMember,
+    PartyOrganization,
+    Resident,
+    Unit,
+    UnitService,
+)
+
+# --- org nodes ---------------------------------------------------------------------------------
+
+
+def nodes(user) -> QuerySet[OrgNode]:
+    """Org nodes in the user's subtrees (any role that may see places)."""
+    return scoped(OrgNode.objects.all(), user, Perm.PLACES_VIEW, field="path")
+
+
+def node_get(user, pk) -> OrgNode:
+    return get_scoped(OrgNode.objects.all(), user, Perm.PLACES_VIEW, field="path", pk=pk)
+
+
+def node_roots(user) -> list[OrgNode]:
+    """The top nodes of the user's scope (where their roles are held), for the tree browser."""
+    paths = user.paths_with(Perm.PLACES_VIEW)
+    return list(OrgNode.objects.filter(path__in=paths).order_by("path"))
+
+
+def node_children(user, node: OrgNode) -> QuerySet[OrgNode]:
+    return nodes(user).filter(path__startswith=node.path, depth=node.depth + 1).order_by("path")
+
+
+def node_ancestors(node: OrgNode) -> list[OrgNode]:
+    """Ancestors for breadcrumbs: names only, so shown whatever the scope."""
+    step = OrgNode.steplen
+    paths = [node.path[:i] for i in range(step, len(node.path), step)]
+    return list(OrgNode.objects.filter(path__in=paths).order_by("depth"))
+
+
+def node_figures(user, node: OrgNode) -> dict:
+    """Counts under a node: children by level, compounds, buildings, households, residents, care groups."""
+    within = under(node.path)
+    kinds = dict(
+        OrgNode.objects.filter(under(node.path, "path")).exclude(pk=node.pk)
+        .values_list("kind").annotate(n=Count("id")).values_list("kind", "n")
+    )
+    figures = {
+        "subdistricts": kinds.get(NodeKind.SUBDISTRICT, 0),
+        "communities": kinds.get(NodeKind.COMMUNITY, 0),
+        "grids": kinds.get(NodeKind.GRID, 0),
+        "micro_grids": kinds.get(NodeKind.MICRO_GRID, 0),
+        "buildings": Building.objects.filter(within).count(),
+        "households": Household.objects.filter(within).count(),
+        "residents": Resident.objects.filter(within).count(),
+        "party_members": PartyMember.objects.filter(within).count(),
+    }
+    if node.kind in (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY):
+        figures["compounds"] = Compound.objects.filter(within).count()
+    figures["care_groups"] = dict(
+        CareTag.objects.filter(within).values_list("group").annotate(n=Count("id")).values_list("group", "n")
+    )
+    return figures
+
+
+# --- places ------------------------------------------------------------------------------------
+
+
+def compounds(user) -> QuerySet[Compound]:
+    """Compounds in scope: those of the user's communities, and those with a building in the user's grids."""
+    own = scope_q(user, Perm.PLACES_VIEW)
+    if own is None:
+        return Compound.objects.none()
+    building_in_scope = Building.objects.filter(compound=OuterRef("pk")).filter(own)
+    return Compound.objects.filter(own | Q(Exists(building_in_scope))).select_related("community")
+
+
+def compound_get(user, pk) -> Compound:
+    try:
+        return compounds(user).get(pk=pk)
+    except (Compound.DoesNotExist, ValueError, TypeError):
+        from django.http import Http404
+
+        raise Http404("not found") from None
+
+
+def buildings(user) -> QuerySet[Building]:
+    return scoped(Building.objects.select_related("compound", "grid"), user, Perm.PLACES_VIEW)
+
+
+def building_get(user, pk) -> Building:
+    return get_scoped(Building.objects.select_related("compound", "grid"), user, Perm.PLACES_VIEW, pk=pk)
+
+
+# --- households and residents -----------------------------------------------------------------
+
+
+def _own_household_q(user, field: str = "household_id") -> Q | None:
+    """A resident account sees its own household."""
+    if not getattr(user, "is_authenticated", False) or not user.has_role(Role.RESIDENT):
+        return None
+    resident = Resident.objects.filter(user=user).only("household_id").first()
+    if resident is None:
+        return None
+    return Q(**{field: resident.household_id})
+
+
+def households(user) -> QuerySet[Household]:
+    return scoped(
+        Household.objects.select_related("grid", "compound", "building", "entrance", "head"),
+        user, Perm.REGISTRY_VIEW, extra=_own_household_q(user, "pk"),
+    )
+
+
+def household_get(user, pk) -> Household:
+    return get_scoped(
+        Household.objects.select_related("grid", "compound", "building", "entrance", "head"),
+        user, Perm.REGISTRY_VIEW, extra=_own_household_q(user, "pk"), pk=pk,
+    )
+
+
+def residents(user) -> QuerySet[Resident]:
+    return scoped(
+        Resident.objects.select_related("household", "grid").prefetch_related(
+            Prefetch("care_tags", queryset=CareTag.objects.only("id", "resident_id", "group"))
+        ),
+        user, Perm.REGISTRY_VIEW, extra=_own_household_q(user),
+    )
+
+
+def resident_get(user, pk) -> Resident:
+    return get_scoped(
+        Resident.objects.select_related("household", "grid").prefetch_related("care_tags"),
+        user, Perm.REGISTRY_VIEW, extra=_own_household_q(user), pk=pk,
+    )
+
+
+def _birth_date_years_ago(years: int, today: dt.date | None = None) -> dt.date:
+    today = today or dt.date.today()
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - years, day=28)
+
+
+def resident_filter(
+    qs: QuerySet[Resident], *, node: OrgNode | None = None, care_group: str = "", gender: str = "",
+    residency: str = "", age_min: int | None = None, age_max: int | None = None, q: str = "",
+) -> QuerySet[Resident]:
+    """The filters the resident list offers; ages count in whole years as of today."""
+    if node is not None:
+        qs = qs.filter(under(node.path))
+    if care_group:
+        qs = qs.filter(Exists(CareTag.objects.filter(resident=OuterRef("pk"), group=care_group)))
+    if gender:
+        qs = qs.filter(gender=gender)
+    if residency:
+        qs = qs.filter(residency=residency)
+    if age_min is not None:
+        qs = qs.filter(birth_date__lte=_birth_date_years_ago(age_min))
+    if age_max is not None:
+        qs = qs.filter(birth_date__gt=_birth_date_years_ago(age_max + 1))
+    if q:
+        qs = qs.filter(search_q(q))
+    return qs
+
+
+_INITIALS_RE = re.compile(r"^[A-Za-z]{1,10}$")
+_ID_LIKE_RE = re.compile(r"^\d{17}[\dXx]$")
+_PHONE_LIKE_RE = re.compile(r"^\+?[\d\- ]{7,16}$")
+
+
+def search_q(text: str) -> Q:
+    """What a search box means: an ID number or phone (exact, through the keyed hash), pinyin
+    initials (prefix), or part of a name or house address."""
+    text = text.strip()
+    if _ID_LIKE_RE.match(text):
+        return Q(id_number_hash=blind_index("id", normalize_id_number(text)))
+    if _PHONE_LIKE_RE.match(text):
+        try:
+            return Q(phone_hash=blind_index("phone", normalize_phone(text)))
+        except PIIError:
+            pass
+    if _INITIALS_RE.match(text):
+        return Q(name_initials__startswith=text.lower())
+    return Q(name__contains=text) | Q(household__address__contains=text)
+
+
+def care_residents(user, node: OrgNode) -> QuerySet[Resident]:
+    """Residents under ``node`` carrying any care-group tag: a grid worker's visiting list."""
+    return residents(user).filter(under(node.path)).filter(
+        Exists(CareTag.objects.filter(resident=OuterRef("pk")))
+    ).order_by("household__address", "id")
+
+
+# --- party and units ---------------------------------------------------------------------------
+
+
+def party_orgs(user) -> QuerySet[PartyOrganization]:
+    return scoped(
+        PartyOrganization.objects.select_related("node", "parent", "secretary__resident"), user, Perm.PARTY_VIEW
+    )
+
+
+def party_org_get(user, pk) -> PartyOrganization:
+    return get_scoped(PartyOrganization.objects.select_related("node", "parent"), user, Perm.PARTY_VIEW, pk=pk)
+
+
+def party_members(user) -> QuerySet[PartyMember]:
+    return scoped(
+        PartyMember.objects.select_related("resident", "organization", "assigned_node"), user, Perm.PARTY_VIEW
+    )
+
+
+def party_member_get(user, pk) -> PartyMember:
+    return get_scoped(
+        PartyMember.objects.select_related("resident", "organization", "assigned_node"), user, Perm.PARTY_VIEW, pk=pk
+    )
+
+
+def units(user) -> QuerySet[Unit]:
+    """Units that belong to a node in the user's scope, or serve a node in it or above it
+    (a partner unit of a community is known to that community's grid workers)."""
+    own = scope_q(user, Perm.UNITS_VIEW)
+    if own is None:
+        return Unit.objects.none()
+    step = OrgNode.steplen
+    above = {p[:i] for p in user.paths_with(Perm.UNITS_VIEW) for i in range(step, len(p) + 1, step)}
+    serving = UnitService.objects.filter(unit=OuterRef("pk")).filter(own | Q(org_path__in=above))
+    return Unit.objects.filter(own | Q(Exists(serving))).select_related("home")
+
+
+def unit_get(user, pk) -> Unit:
+    try:
+        return units(user).get(pk=pk)
+    except (Unit.DoesNotExist, ValueError, TypeError):
+        from django.http import Http404
+
+        raise Http404("not found") from None
