@@ -59,7 +59,7 @@ def node_figures(user, node: OrgNode) -> dict:
     within = under(node.path)
     kinds = dict(
         OrgNode.objects.filter(under(node.path, "path")).exclude(pk=node.pk)
-        .values_list("kind").annotate(n=Count("id")).values_list("kind", "n")
+        .order_by().values_list("kind").annotate(n=Count("id")).values_list("kind", "n")
     )
     figures = {
         "subdistricts": kinds.get(NodeKind.SUBDISTRICT, 0),
@@ -74,7 +74,7 @@ def node_figures(user, node: OrgNode) -> dict:
     if node.kind in (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY):
         figures["compounds"] = Compound.objects.filter(within).count()
     figures["care_groups"] = dict(
-        CareTag.objects.filter(within).values_list("group").annotate(n=Count("id")).values_list("group", "n")
+        CareTag.objects.filter(within).order_by().values_list("group").annotate(n=Count("id")).values_list("group", "n")
     )
     return figures
 
