@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "treebeard",
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "gongzhi.core",

@@ -2,11 +2,16 @@
 
 from django.urls import include, path
 
+from gongzhi.api import api
 from gongzhi.core import views as core_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("gongzhi.accounts.urls")),
+    path("core/", include("gongzhi.core.urls")),
+    path("registry/", include("gongzhi.orgs.urls")),
+    path("registry/excel/", include("gongzhi.orgs.urls_excel")),
+    path("api/v1/", api.urls),
     path("healthz", core_views.healthz, name="healthz"),
 ]

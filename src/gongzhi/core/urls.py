@@ -1,0 +1,6 @@
+"""Plumbing pages: the audit log."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "core"
+urlpatterns: list = []
