@@ -1,0 +1,284 @@
+"""API schemas for the org tree and the registry: filters and writes in, records out; personal data masked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from ninja import Field, Schema
+
+from .models import (
+    CareGroup,
+    CompoundKind,
+    Gender,
+    NodeKind,
+    PartyOrgKind,
+    Relation,
+    ResidencyType,
+    UnitKind,
+)
+
+# Literal (not Enum) types: the committed OpenAPI file then lists plain values inline.
+NodeKindCode = Literal[tuple(NodeKind.values)]
+CompoundKindCode = Literal[tuple(CompoundKind.values)]
+GenderCode = Literal[tuple(Gender.values)]
+RelationCode = Literal[tuple(Relation.values)]
+ResidencyCode = Literal[tuple(ResidencyType.values)]
+CareGroupCode = Literal[tuple(CareGroup.values)]
+PartyOrgKindCode = Literal[tuple(PartyOrgKind.values)]
+UnitKindCode = Literal[tuple(UnitKind.values)]
+
+
+# --- org nodes -----------------------------------------------------------------------------------
+
+
+class NodeFilterIn(Schema):
+    kind: NodeKindCode | None = Field(None, description="Only nodes of this level.")
+    parent: int | None = Field(None, description="Only the direct children of this node id.")
+
+
+class NodeOut(Schema):
+    id: int
+    name: str
+    kind: NodeKindCode
+    code: str = Field(description="Administrative or grid code.")
+    is_rural: bool = Field(description="A village rather than an urban community.")
+    is_active: bool
+    depth: int = Field(description="1 for the top of the tree, one more per level down.")
+    parent_id: int | None = Field(description="The parent node, null for the top of the tree.")
+    lng: float | None = Field(description="Longitude of the rough centre.")
+    lat: float | None = Field(description="Latitude of the rough centre.")
+
+
+class NodeTreeOut(Schema):
+    id: int
+    name: str
+    kind: NodeKindCode
+    children: list[NodeTreeOut] = Field(description="Child nodes, down to the requested depth.")
+
+
+NodeTreeOut.model_rebuild()
+
+
+class NodeFiguresOut(Schema):
+    subdistricts: int
+    communities: int
+    grids: int
+    micro_grids: int
+    compounds: int | None = Field(None, description="Only for county, subdistrict and community nodes.")
+    buildings: int
+    households: int
+    residents: int
+    party_members: int
+    care_groups: dict[str, int] = Field(description="Residents per care group present under the node.")
+
+
+# --- places --------------------------------------------------------------------------------------
+
+
+class CompoundFilterIn(Schema):
+    kind: CompoundKindCode | None = Field(None, description="Only compounds of this type.")
+    community: int | None = Field(None, description="Only compounds of this community node id.")
+
+
+class CompoundOut(Schema):
+    id: int
+    name: str
+    kind: CompoundKindCode
+    community_id: int
+    address: str
+    built_year: int | None
+    has_property_manager: bool
+    property_manager: str
+    has_owners_committee: bool
+    has_self_management_committee: bool
+    grid_ids: list[int] = Field(description="Grids the compound spans.")
+    lng: float | None
+    lat: float | None
+
+    @staticmethod
+    def resolve_grid_ids(obj) -> list[int]:
+        return sorted(g.pk for g in obj.grids.all())
+
+
+class BuildingFilterIn(Schema):
+    compound: int | None = Field(None, description="Only buildings of this compound id.")
+    grid: int | None = Field(None, description="Only buildings assigned to this grid or micro-grid id.")
+
+
+class BuildingOut(Schema):
+    id: int
+    name: str
+    compound_id: int
+    grid_id: int = Field(description="The grid or micro-grid the building is assigned to.")
+    floors: int | None
+    steward_id: int | None = Field(description="The building steward (a resident id).")
+
+
+# --- households and residents ----------------------------------------------------------------------
+
+
+class HouseholdFilterIn(Schema):
+    node: int | None = Field(None, description="Only households under this node id (any level).")
+    compound: int | None = Field(None, description="Only households in this compound id.")
+    building: int | None = Field(None, description="Only households in this building id.")
+
+
+class ResidentFilterIn(Schema):
+    node: int | None = Field(None, description="Only residents under this node id (any level).")
+    household: int | None = Field(None, description="Only members of this household id.")
+    care_group: CareGroupCode | None = Field(None, description="Only residents tagged with this care group.")
+    gender: GenderCode | None = None
+    residency: ResidencyCode | None = None
+    age_min: int | None = Field(None, ge=0, le=150, description="Aged at least this many whole years today.")
+    age_max: int | None = Field(None, ge=0, le=150, description="Aged at most this many whole years today.")
+    q: str = Field("", max_length=50, description=(
+        "Search: a full ID number or phone (exact), pinyin initials (prefix), or part of a name or address."
+    ))
+
+
+class ResidentOut(Schema):
+    id: int
+    name: str
+    gender: GenderCode
+    birth_date: dt.date
+    age: int = Field(description="Whole years today.")
+    grid_id: int
+    household_id: int
+    id_number: str = Field(description="Masked ID number; the full one only through POST /residents/{id}/reveal.")
+    phone: str = Field(description="Masked phone, empty when unknown; the full one only through reveal.")
+    relation: RelationCode = Field(description="Relation to the head of household.")
+    residency: ResidencyCode
+    ethnicity: str
+    is_party_member: bool
+    care_groups: list[CareGroupCode]
+
+    @staticmethod
+    def resolve_id_number(obj) -> str:
+        return obj.id_number_masked
+
+    @staticmethod
+    def resolve_phone(obj) -> str:
+        return obj.phone_masked
+
+    @staticmethod
+    def resolve_care_groups(obj) -> list[str]:
+        return sorted(t.group for t in obj.care_tags.all())
+
+
+class HouseholdOut(Schema):
+    id: int
+    address: str
+    grid_id: int = Field(description="The grid or micro-grid the household belongs to.")
+    compound_id: int | None
+    building_id: int | None
+    entrance_id: int | None
+    room: str
+    head_id: int | None = Field(description="The head of household (a resident id).")
+
+
+class HouseholdDetailOut(HouseholdOut):
+    members: list[ResidentOut]
+
+    @staticmethod
+    def resolve_members(obj) -> list:
+        return obj.visible_members
+
+
+class ResidentCreateIn(Schema):
+    household_id: int
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str = Field(description="18-digit resident ID number (GB 11643); gender and birth date come from it.")
+    phone: str = Field("", description="Mobile number or landline with area code; may be empty.")
+    relation: RelationCode = "other"
+    residency: ResidencyCode = "registered"
+    ethnicity: str | None = Field(None, max_length=20, description="Omit for the default.")
+    care_groups: list[CareGroupCode] = []
+
+
+class ResidentUpdateIn(Schema):
+    """Only the fields sent change; null or omitted leaves a field as it is."""
+
+    phone: str | None = Field(None, description="New phone; an empty string removes it.")
+    residency: ResidencyCode | None = None
+    relation: RelationCode | None = None
+    ethnicity: str | None = Field(None, max_length=20)
+    care_groups: list[CareGroupCode] | None = Field(None, description="The complete new set of care groups.")
+
+
+class RevealIn(Schema):
+    field: Literal["id_number", "phone"]
+    reason: str = Field(description="Why you need the full value; kept in the audit log.")
+
+
+class RevealOut(Schema):
+    value: str = Field(description="The full, unmasked value.")
+
+
+class HouseholdMoveIn(Schema):
+    to_node_id: int = Field(description="The grid or micro-grid the household moves to.")
+    reason: str = Field("", max_length=200)
+
+
+# --- party and units -----------------------------------------------------------------------------
+
+
+class PartyOrgFilterIn(Schema):
+    node: int | None = Field(None, description="Only organisations under this node id.")
+    kind: PartyOrgKindCode | None = None
+
+
+class PartyOrgOut(Schema):
+    id: int
+    name: str
+    kind: PartyOrgKindCode
+    parent_id: int | None = Field(description="The parent party organisation.")
+    node_id: int
+    compound_id: int | None
+    building_id: int | None
+    secretary_id: int | None = Field(description="The secretary (a party member id).")
+
+
+class PartyMemberFilterIn(Schema):
+    node: int | None = Field(None, description="Only members assigned under this node id.")
+    organization: int | None = Field(None, description="Only members of this party organisation id.")
+    dual_registered: bool | None = Field(None, description="Only in-service members who reported (or did not).")
+
+
+class PartyMemberOut(Schema):
+    id: int
+    resident_id: int
+    name: str
+    organization_id: int
+    assigned_node_id: int = Field(description="The grid or micro-grid the member serves.")
+    joined_on: dt.date | None
+    work_unit: str
+    in_service: bool
+    dual_registered: bool
+    dual_registered_on: dt.date | None
+
+    @staticmethod
+    def resolve_name(obj) -> str:
+        return obj.resident.name
+
+
+class UnitFilterIn(Schema):
+    kind: UnitKindCode | None = None
+
+
+class UnitOut(Schema):
+    id: int
+    name: str
+    kind: UnitKindCode
+    home_id: int = Field(description="The node the unit belongs to.")
+    contact_name: str
+    contact_phone: str = Field(description="Masked contact phone.")
+    served_node_ids: list[int] = Field(description="The nodes the unit serves.")
+
+    @staticmethod
+    def resolve_contact_phone(obj) -> str:
+        return obj.contact_phone_masked
+
+    @staticmethod
+    def resolve_served_node_ids(obj) -> list[int]:
+        return sorted(s.node_id for s in obj.services.all())

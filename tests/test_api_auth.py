@@ -1,0 +1,158 @@
+"""API authentication: bearer tokens (obtain, use, list, revoke), lockout, sessions with CSRF, anonymous 401."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from gongzhi.accounts.models import ApiToken
+from gongzhi.accounts.roles import Role
+from gongzhi.core.models import AuditEvent
+
+from .factories import PASSWORD, make_user
+
+TOKEN_URL = "/api/v1/auth/token"
+
+
+def obtain(client, username, password=PASSWORD, **extra):
+    body = {"username": username, "password": password, **extra}
+    return client.post(TOKEN_URL, body, content_type="application/json")
+
+
+def bearer(raw):
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def test_obtain_token_and_use_it(tree, client):
+    r = obtain(client, "wangge", name="field phone")
+    assert r.status_code == 201
+    raw = r.json()["token"]
+    assert raw.startswith("gz_")
+    token = ApiToken.objects.get(pk=r.json()["id"])
+    assert token.user == tree.users[Role.GRID_WORKER] and token.name == "field phone"
+    assert token.key_hash != raw and raw not in token.key_hash  # only the hash is stored
+    assert AuditEvent.objects.filter(action="token.create", object_id=str(token.pk)).exists()
+
+    anonymous = Client()
+    r = anonymous.get("/api/v1/residents", headers=bearer(raw))
+    assert r.status_code == 200
+    assert [x["name"] for x in r.json()["items"]] == ["张建国"]  # the grid worker's scope
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+
+def test_wrong_password_is_401_with_message(tree, client):
+    r = obtain(client, "wangge", "not-the-password")
+    assert r.status_code == 401
+    assert r.json()["detail"]
+    assert not ApiToken.objects.exists()
+    r = obtain(client, "nobody-of-that-name", "whatever")
+    assert r.status_code == 401
+
+
+def test_lockout_after_max_failures(tree, client):
+    for _ in range(settings.LOGIN_MAX_FAILURES - 1):
+        assert obtain(client, "wangge", "wrong").status_code == 401
+    r = obtain(client, "wangge", "wrong")
+    assert r.status_code == 429
+    # Even the right password is refused while locked, and the answer says until when.
+    r = obtain(client, "wangge")
+    assert r.status_code == 429
+    body = r.json()
+    assert body["locked_until"] and body["detail"]
+    assert int(r["Retry-After"]) > 0
+    assert not ApiToken.objects.exists()
+
+
+def test_inactive_user_gets_no_token(tree, client):
+    user = tree.users[Role.GRID_WORKER]
+    user.is_active = False
+    user.save()
+    assert obtain(client, "wangge").status_code == 401
+
+
+def test_list_tokens_never_shows_secret(tree, client):
+    raw1 = obtain(client, "wangge", name="one").json()["token"]
+    raw2 = obtain(client, "wangge", name="two").json()["token"]
+    obtain(client, "shequ", name="someone else's")
+    r = client.get("/api/v1/auth/tokens", headers=bearer(raw1))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["count"] == 2
+    assert {t["name"] for t in body["items"]} == {"one", "two"}
+    item = body["items"][0]
+    assert set(item) == {"id", "name", "prefix", "created_at", "last_used_at", "is_active"}
+    assert all(t["is_active"] for t in body["items"])
+    text = r.content.decode()
+    for raw in (raw1, raw2):
+        assert raw not in text and raw[3:] not in text
+        assert ApiToken.hash_of(raw) not in text
+
+
+def test_revoke_then_401(tree, client):
+    raw = obtain(client, "wangge", name="old").json()["token"]
+    other = obtain(client, "wangge", name="keeper").json()
+    token = ApiToken.objects.get(name="old")
+    r = client.delete(f"/api/v1/auth/tokens/{token.pk}", headers=bearer(other["token"]))
+    assert r.status_code == 204
+    assert AuditEvent.objects.filter(action="token.revoke", object_id=str(token.pk)).exists()
+    assert client.get("/api/v1/nodes", headers=bearer(raw)).status_code == 401
+    listed = client.get("/api/v1/auth/tokens", headers=bearer(other["token"])).json()["items"]
+    assert {t["name"]: t["is_active"] for t in listed} == {"old": False, "keeper": True}
+
+
+def test_revoking_another_users_token_is_404(tree, client):
+    mine = obtain(client, "wangge").json()["token"]
+    theirs = obtain(client, "shequ").json()
+    r = client.delete(f"/api/v1/auth/tokens/{theirs['id']}", headers=bearer(mine))
+    assert r.status_code == 404
+    missing = client.delete("/api/v1/auth/tokens/999999", headers=bearer(mine))
+    assert missing.status_code == 404 and missing.json() == r.json()
+    assert ApiToken.objects.get(pk=theirs["id"]).is_active
+    assert client.get("/api/v1/nodes", headers=bearer(theirs["token"])).status_code == 200
+
+
+@pytest.mark.parametrize("header", ["Bearer gz_made-up", "Bearer ", "Token abc", "Basic d2FuZ2dlOnRlc3Q="])
+def test_bad_authorization_is_401(tree, client, header):
+    r = client.get("/api/v1/residents", headers={"Authorization": header})
+    assert r.status_code == 401
+    assert r.json()["detail"]
+
+
+def test_anonymous_is_401_on_reads_and_writes(tree):
+    anonymous = Client(enforce_csrf_checks=True)
+    assert anonymous.get("/api/v1/nodes").status_code == 401
+    assert anonymous.get("/api/v1/auth/tokens").status_code == 401
+    r = anonymous.post(f"/api/v1/residents/{tree.resident_a.pk}/reveal", {"field": "phone", "reason": "check"},
+                       content_type="application/json")
+    assert r.status_code == 401  # not a CSRF 403: there is no session to protect
+
+
+def test_session_auth_reads_and_csrf_on_writes(tree):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(tree.users[Role.GRID_WORKER])
+    r = browser.get("/api/v1/residents")
+    assert r.status_code == 200 and r.json()["count"] == 1
+
+    url = f"/api/v1/residents/{tree.resident_a.pk}"
+    r = browser.patch(url, {"ethnicity": "回族"}, content_type="application/json")
+    assert r.status_code == 403  # a logged-in browser must send the CSRF token
+    tree.resident_a.refresh_from_db()
+    assert tree.resident_a.ethnicity == "汉族"
+
+    browser.get("/api/v1/docs")  # any page that sets the CSRF cookie
+    csrf = browser.cookies["csrftoken"].value
+    r = browser.patch(url, {"ethnicity": "回族"}, content_type="application/json", headers={"X-CSRFToken": csrf})
+    assert r.status_code == 200
+    assert r.json()["ethnicity"] == "回族"
+
+
+def test_token_endpoint_needs_no_csrf(tree):
+    script = Client(enforce_csrf_checks=True)
+    assert obtain(script, "wangge").status_code == 201
+
+
+def test_token_of_a_user_with_no_role_sees_nothing(db, client):
+    make_user("norole")
+    raw = obtain(client, "norole").json()["token"]
+    r = client.get("/api/v1/residents", headers=bearer(raw))
+    assert r.status_code == 200 and r.json() == {"items": [], "count": 0}
