@@ -163,7 +163,8 @@ def test_households_and_detail_with_members(reg, client):
     assert ids(get(admin, "/households", building=t.building_b.pk)) == [t.household_b.pk]
     assert ids(get(admin, "/households", compound=t.compound_a.pk)) == [t.household_a.pk]
     detail = get(admin, f"/households/{t.household_a.pk}")
-    assert detail["head_id"] == t.resident_a.pk and detail["grid_id"] == t.micro_a1.pk
+    assert detail["head_id"] == t.resident_a.pk and detail["grid_id"] == t.grid_a1.pk
+    assert detail["micro_grid_id"] == t.micro_a1.pk
     assert [m["name"] for m in detail["members"]] == ["张建国"]
     # A resident account sees its own household and no other.
     mine = as_user(client, t, Role.RESIDENT)
@@ -176,12 +177,13 @@ def test_resident_fields(reg, client):
     admin = as_user(client, t, Role.COUNTY_ADMIN)
     r = get(admin, f"/residents/{t.resident_a.pk}")
     assert set(r) == {
-        "id", "name", "gender", "birth_date", "age", "grid_id", "household_id", "id_number", "phone", "relation",
-        "residency", "ethnicity", "is_party_member", "care_groups",
+        "id", "name", "gender", "birth_date", "age", "grid_id", "micro_grid_id", "household_id", "id_number", "phone",
+        "relation", "residency", "ethnicity", "is_party_member", "care_groups",
     }
     assert r["name"] == "张建国" and r["gender"] == "M" and r["birth_date"] == "1940-03-15"
     assert r["age"] == t.resident_a.age and r["age"] >= 80
-    assert r["grid_id"] == t.resident_a.grid_id and r["household_id"] == t.household_a.pk
+    assert r["grid_id"] == t.grid_a1.pk and r["micro_grid_id"] == t.micro_a1.pk
+    assert r["household_id"] == t.household_a.pk
     assert r["id_number"] == t.resident_a.id_number_masked and "*" in r["id_number"]
     assert r["phone"] == "138****1111"
     assert r["care_groups"] == ["advanced_age", "elderly_alone"]

@@ -172,14 +172,16 @@ def test_households_heads_grids_and_places(county):
         heads = list(h.members.filter(relation="head"))
         assert len(heads) == 1 and h.head == heads[0]
         # One grid: the household sits at a micro-grid (or grid) node and copies its path.
-        assert h.grid.kind in (NodeKind.MICRO_GRID, NodeKind.GRID) and h.org_path == h.grid.path
+        assert h.grid.kind == NodeKind.GRID
+        node = h.micro_grid or h.grid
+        assert h.org_path == node.path and node.path.startswith(h.grid.path)
         assert set(h.members.values_list("org_path", flat=True)) == {h.org_path}
         assert set(h.members.values_list("grid_id", flat=True)) == {h.grid_id}
         community = OrgNode.objects.get(path=h.org_path[:12])
         town = OrgNode.objects.get_parent(community)
         assert h.address.startswith(town.name + community.name), h.address
         if h.building is not None:
-            assert h.building.grid_id == h.grid_id and h.entrance.building_id == h.building_id
+            assert h.building.grid_id == (h.micro_grid_id or h.grid_id) and h.entrance.building_id == h.building_id
             assert h.address.endswith(f"{h.building.name}{h.entrance.name}{h.room}")
     for b in Building.objects.select_related("compound", "grid"):
         grid = OrgNode.objects.get(path=b.grid.path[:16])
@@ -201,7 +203,7 @@ def test_party_organisations_members_and_units(county):
     unit_names = set(Unit.objects.values_list("name", flat=True))
     for m in PartyMember.objects.select_related("resident__household", "assigned_node", "organization"):
         assert m.resident.is_party_member
-        assert m.assigned_node.kind == NodeKind.MICRO_GRID and m.assigned_node_id == m.resident.household.grid_id
+        assert m.assigned_node.kind == NodeKind.MICRO_GRID and m.assigned_node_id == m.resident.household.micro_grid_id
         assert m.org_path == m.assigned_node.path
         assert m.assigned_node.path.startswith(m.organization.org_path[:12])  # a branch of their community
         if m.dual_registered:

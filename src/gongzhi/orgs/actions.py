@@ -124,14 +124,14 @@ def household_create(
 ) -> Household:
     """A new household in a grid or micro-grid; ``org_path`` is that node's path."""
     _require(by, Perm.REGISTRY_EDIT, node.path)
-    _grid_of(node)
+    grid = _grid_of(node)
     address = address.strip()
     if not address:
         raise ValidationError(_("A household needs an address."))
     if Household.objects.filter(address=address).exists():
         raise ValidationError(_("A household with this address already exists."))
     household = Household.objects.create(
-        grid=node, org_path=node.path, address=address, compound=compound, building=building, entrance=entrance, room=room,
+        grid=grid, micro_grid=node if node.pk != grid.pk else None, org_path=node.path, address=address, compound=compound, building=building, entrance=entrance, room=room,
     )
     audit.record(actor=by, action="household.create", obj=household, changes={"address": address, "grid": str(node)})
     return household
@@ -249,19 +249,21 @@ def household_move(*, household: Household, to_node: OrgNode, by=None, reason: s
     _require(by, Perm.REGISTRY_EDIT, household.org_path)
     _require(by, Perm.REGISTRY_EDIT, to_node.path)
     grid = _grid_of(to_node)
-    old_node_path, old_grid = household.org_path, household.grid
+    old_node_path = household.org_path
+    old_node = household.micro_grid or household.grid
     if old_node_path == to_node.path:
         raise ValidationError(_("The household is already there."))
-    household.grid, household.org_path = to_node, to_node.path
-    household.save(update_fields=["grid", "org_path", "updated_at"])
+    household.grid, household.org_path = grid, to_node.path
+    household.micro_grid = to_node if to_node.pk != grid.pk else None
+    household.save(update_fields=["grid", "micro_grid", "org_path", "updated_at"])
     Resident.objects.filter(household=household).update(org_path=to_node.path, grid=grid)
     CareTag.objects.filter(resident__household=household).update(org_path=to_node.path)
     Relocation.objects.create(
         kind=Relocation.Kind.HOUSEHOLD_GRID, by=by if by and by.is_authenticated else None, household=household,
-        from_node=old_grid, to_node=to_node, from_path=old_node_path, to_path=to_node.path, reason=reason,
+        from_node=old_node, to_node=to_node, from_path=old_node_path, to_path=to_node.path, reason=reason,
     )
     audit.record(actor=by, action="household.move", obj=household, reason=reason,
-                 changes={"grid": [str(old_grid), str(to_node)]})
+                 changes={"grid": [str(old_node), str(to_node)]})
     return household
 
 

@@ -156,9 +156,14 @@ class Entrance(models.Model):
 
 
 class Household(models.Model):
-    """A household (户): an address in exactly one grid, its members and its head."""
+    """A household (户): an address in exactly one grid (and at most one micro-grid of it), its members
+    and its head. ``org_path`` is the micro-grid's path when it has one, else the grid's."""
 
     grid = models.ForeignKey(OrgNode, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="households")
+    micro_grid = models.ForeignKey(
+        OrgNode, verbose_name=_("micro-grid"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="micro_households",
+    )
     org_path = models.CharField(max_length=PATH_LENGTH, db_index=True, editable=False)
     compound = models.ForeignKey(
         Compound, verbose_name=_("compound"), null=True, blank=True, on_delete=models.PROTECT, related_name="households"

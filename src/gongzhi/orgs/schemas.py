@@ -143,7 +143,8 @@ class ResidentOut(Schema):
     gender: GenderCode
     birth_date: dt.date
     age: int = Field(description="Whole years today.")
-    grid_id: int
+    grid_id: int = Field(description="The grid the resident's household belongs to.")
+    micro_grid_id: int | None = Field(description="The micro-grid, when the household is in one.")
     household_id: int
     id_number: str = Field(description="Masked ID number; the full one only through POST /residents/{id}/reveal.")
     phone: str = Field(description="Masked phone, empty when unknown; the full one only through reveal.")
@@ -162,6 +163,10 @@ class ResidentOut(Schema):
         return obj.phone_masked
 
     @staticmethod
+    def resolve_micro_grid_id(obj) -> int | None:
+        return obj.household.micro_grid_id
+
+    @staticmethod
     def resolve_care_groups(obj) -> list[str]:
         return sorted(t.group for t in obj.care_tags.all())
 
@@ -169,7 +174,8 @@ class ResidentOut(Schema):
 class HouseholdOut(Schema):
     id: int
     address: str
-    grid_id: int = Field(description="The grid or micro-grid the household belongs to.")
+    grid_id: int = Field(description="The grid the household belongs to.")
+    micro_grid_id: int | None = Field(description="The micro-grid, when it is in one.")
     compound_id: int | None
     building_id: int | None
     entrance_id: int | None

@@ -106,7 +106,7 @@ def build(*, residents: int = 1_000_000, seed: int = 7, log=print) -> dict:
             while left > 0:
                 size = min(left, rng.choice((2, 2, 3, 3, 1, 4)))
                 house += 1
-                households.append((hh_id, micro_id, mp, f"{labels[mp]}{house}号", "", now, now))
+                households.append((hh_id, grid_id, micro_id, mp, f"{labels[mp]}{house}号", "", now, now))
                 for k in range(size):
                     serial += 1
                     birth = base_day + dt.timedelta(days=serial % 32000)
@@ -131,7 +131,7 @@ def build(*, residents: int = 1_000_000, seed: int = 7, log=print) -> dict:
                 hh_id += 1
                 left -= size
         log(f"rows prepared: {len(households)} households, {len(people)} residents in {time.perf_counter() - t0:.1f}s")
-        _copy(Household, ["id", "grid_id", "org_path", "address", "room", "created_at", "updated_at"], households)
+        _copy(Household, ["id", "grid_id", "micro_grid_id", "org_path", "address", "room", "created_at", "updated_at"], households)
         _copy(Resident, [
             "id", "household_id", "org_path", "grid_id", "name", "name_initials", "gender", "birth_date",
             "id_number_enc", "id_number_hash", "id_number_masked", "phone_enc", "phone_hash", "phone_masked",

@@ -95,8 +95,9 @@ def _write_places(plan: Plan):
     _bulk(Entrance, [e for b in placed for e in b.entrance_objs.values()])
     for h in plan.households:
         node = h.node.obj
+        grid = h.node.parent.obj if node.kind == "micro_grid" else node
         h.obj = Household(
-            grid=node, org_path=node.path, address=h.address, room=h.room,
+            grid=grid, micro_grid=node if node is not grid else None, org_path=node.path, address=h.address, room=h.room,
             compound=h.compound.obj if h.compound else None,
             building=h.building.obj if h.building else None,
             entrance=h.building.entrance_objs[h.entrance] if h.building else None,
@@ -158,7 +159,7 @@ def _write_party(plan: Plan):
         m = p.member
         if m is None:
             continue
-        node = p.household.obj.grid
+        node = p.household.obj.micro_grid or p.household.obj.grid
         p.member_obj = PartyMember(
             resident=p.obj, organization=m.organization.obj, assigned_node=node, org_path=node.path,
             joined_on=m.joined_on, work_unit=m.work_unit, in_service=m.in_service,
