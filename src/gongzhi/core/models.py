@@ -1,7 +1,10 @@
 """Plumbing tables shared by every app: the audit trail and the working-day calendar."""
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -34,3 +37,81 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_repr}"
+
+
+def _import_upload_to(job, filename):
+    return f"imports/{job.created_at:%Y/%m}/{job.kind}-{uuid.uuid4().hex}.xlsx"
+
+
+def _import_report_to(job, filename):
+    return f"imports/reports/{job.kind}-{job.pk}-{uuid.uuid4().hex[:8]}.xlsx"
+
+
+class ImportJob(models.Model):
+    """One uploaded spreadsheet and what became of it: validation and write progress, totals, error report.
+
+    Visible only to its creator and to county administrators over ``org_path``
+    (the node the import was limited to). The upload and the error report hold
+    personal data as typed, so they live under MEDIA_ROOT/imports/ and are only
+    served through a view that checks who asks.
+    """
+
+    class Mode(models.TextChoices):
+        ALL_OR_NOTHING = "all", _("All or nothing")
+        VALID_ONLY = "valid", _("Import valid rows only")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(_("kind"), max_length=32, default="registry")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    node = models.ForeignKey(
+        "orgs.OrgNode", verbose_name=_("org node"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    org_path = models.CharField(max_length=64, db_index=True, editable=False)
+    file = models.FileField(_("file"), upload_to=_import_upload_to, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200, blank=True)
+    mode = models.CharField(_("mode"), max_length=8, choices=Mode.choices, default=Mode.ALL_OR_NOTHING)
+    language = models.CharField(max_length=16, blank=True, editable=False)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    rows_total = models.PositiveIntegerField(_("rows"), default=0)
+    rows_validated = models.PositiveIntegerField(_("rows validated"), default=0)
+    rows_written = models.PositiveIntegerField(_("rows written"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    errors = models.PositiveIntegerField(_("rows with errors"), default=0)
+    households_created = models.PositiveIntegerField(_("households created"), default=0)
+    households_updated = models.PositiveIntegerField(_("households updated"), default=0)
+    error_report = models.FileField(_("error report"), upload_to=_import_report_to, max_length=200, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.original_name or self.kind} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def percent(self) -> int:
+        """Validation is the first half of the bar, writing the second."""
+        if self.is_finished:
+            return 100
+        if not self.rows_total:
+            return 0
+        done = self.rows_validated + self.rows_written
+        return min(99, int(done * 50 / self.rows_total))
