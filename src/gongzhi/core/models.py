@@ -115,3 +115,47 @@ class ImportJob(models.Model):
             return 0
         done = self.rows_validated + self.rows_written
         return min(99, int(done * 50 / self.rows_total))
+
+
+class CalendarDay(models.Model):
+    """An admin's word on one day: a working day or a day off. Wins over ``chinesecalendar``.
+
+    Used for years the library does not know yet (the State Council publishes each year's
+    holidays and make-up working days, 调休, in the autumn before) and for local changes.
+    """
+
+    date = models.DateField(_("date"), unique=True)
+    is_workday = models.BooleanField(_("working day"))
+    name = models.CharField(_("name"), max_length=50, blank=True, help_text=_("e.g. 春节, 国庆节调休上班"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date} {self.name}"
+
+
+class CalendarYear(models.Model):
+    """A year whose official holiday schedule an admin has entered and confirmed."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    confirmed = models.BooleanField(_("confirmed"), default=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["year"]
+
+    def __str__(self):
+        return str(self.year)
