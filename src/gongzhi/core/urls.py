@@ -1,6 +1,10 @@
 """Plumbing pages: the audit log."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "core"
-urlpatterns: list = []
+urlpatterns = [
+    path("audit/", views.audit, name="audit"),
+]

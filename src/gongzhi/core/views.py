@@ -1,14 +1,127 @@
-"""Home (sends each user to the page their roles call for) and the health check."""
+"""Home (sends each user to the page their roles call for), the audit log and the health check."""
 
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.db.models import Q
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.accounts.roles import Perm, Role
+
+from .models import AuditEvent
+from .scoping import scoped
+
+AUDIT_PAGE_SIZE = 50
+# Roles whose work is the whole area rather than one grid's rounds.
+_AREA_ROLES = (Role.COUNTY_ADMIN, Role.SUBDISTRICT_STAFF, Role.COMMUNITY_STAFF)
 
 
 @login_required
 def home(request):
+    """Grid workers to their mobile page, other staff to their top node, residents to their household."""
+    from gongzhi.orgs.selectors import node_roots
+
+    user = request.user
+    if user.has_role(Role.GRID_WORKER) and not user.has_role(*_AREA_ROLES):
+        return redirect("orgs:mobile")
+    if user.can(Perm.PLACES_VIEW):
+        roots = node_roots(user)
+        if len(roots) == 1:
+            return redirect("orgs:node", pk=roots[0].pk)
+        return redirect("orgs:tree")
+    if user.has_role(Role.RESIDENT):
+        return redirect("orgs:mine")
     return render(request, "core/home.html")
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.CharField(label=_("Actor (user name)"), required=False, max_length=150)
+    action = forms.ChoiceField(label=_("Action"), required=False)
+    object_type = forms.ChoiceField(label=_("Object type"), required=False)
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label=_("Reason contains"), required=False, max_length=100)
+
+    def __init__(self, *args, actions=(), object_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", _("Any"))] + [(a, a) for a in actions]
+        self.fields["object_type"].choices = [("", _("Any"))] + [(t, t) for t in object_types]
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _audit_filter(qs, data: dict):
+    if data.get("actor"):
+        qs = qs.filter(Q(actor__username__iexact=data["actor"]) | Q(actor_name__icontains=data["actor"]))
+    if data.get("action"):
+        qs = qs.filter(action=data["action"])
+    if data.get("object_type"):
+        qs = qs.filter(object_type=data["object_type"])
+    if data.get("date_from"):
+        qs = qs.filter(at__gte=_day_start(data["date_from"]))
+    if data.get("date_to"):
+        qs = qs.filter(at__lt=_day_start(data["date_to"] + dt.timedelta(days=1)))
+    if data.get("reason"):
+        qs = qs.filter(reason__icontains=data["reason"])
+    return qs
+
+
+@login_required
+def audit(request):
+    """The audit trail of the user's area: who changed or revealed what, newest first."""
+    user = request.user
+    if not user.can(Perm.AUDIT_VIEW):
+        raise PermissionDenied
+    events = scoped(AuditEvent.objects.all(), user, Perm.AUDIT_VIEW)
+    distinct = events.order_by()
+    form = AuditFilterForm(
+        request.GET or None,
+        actions=sorted(distinct.values_list("action", flat=True).distinct()),
+        object_types=sorted(distinct.exclude(object_type="").values_list("object_type", flat=True).distinct()),
+    )
+    if form.is_valid():
+        events = _audit_filter(events, form.cleaned_data)
+    page = request.GET.get("page", "1")
+    number = int(page) if page.isdigit() and int(page) > 0 else 1
+    start = (number - 1) * AUDIT_PAGE_SIZE
+    rows = list(events.select_related("actor").order_by("-at", "-id")[start: start + AUDIT_PAGE_SIZE + 1])
+    for event in rows:
+        event.change_rows = _change_rows(event.changes)
+    return render(request, "core/audit.html", {
+        "form": form, "rows": rows[:AUDIT_PAGE_SIZE], "number": number,
+        "has_prev": number > 1, "has_next": len(rows) > AUDIT_PAGE_SIZE,
+    })
+
+
+def _change_rows(changes) -> list[tuple[str, str]]:
+    """Changes as (field, "old → new" or value) pairs; personal data in them is already masked."""
+    if not isinstance(changes, dict):
+        return [("", str(changes))]
+    out = []
+    for key, value in changes.items():
+        if isinstance(value, list) and len(value) == 2:
+            out.append((key, f"{_text(value[0])} → {_text(value[1])}"))
+        else:
+            out.append((key, _text(value)))
+    return out
+
+
+def _text(value) -> str:
+    if value is None or value == "":
+        return "∅"
+    if isinstance(value, (list, tuple)):
+        return "、".join(str(v) for v in value) or "∅"
+    return str(value)
 
 
 def healthz(request):

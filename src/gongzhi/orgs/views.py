@@ -1,0 +1,646 @@
+"""Registry pages: tree, nodes, places, households, residents, search, edits, party, units, the mobile page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models.functions import Substr
+from django.http import HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from gongzhi.accounts.roles import Perm
+from gongzhi.core.scoping import scoped, under
+
+from . import actions, selectors
+from .forms import (
+    GridSplitForm,
+    HouseholdMoveForm,
+    ResidentEditForm,
+    ResidentFilterForm,
+    ResidentMoveForm,
+    RevealForm,
+)
+from .models import (
+    NODE_DEPTH_ORDER,
+    CareGroup,
+    Gender,
+    Household,
+    NodeKind,
+    OrgNode,
+    Relocation,
+    Resident,
+    ResidencyType,
+    UnitService,
+)
+
+PAGE_SIZE = 25
+# The resident list counts at most this many rows: an exact total over a county of a million
+# residents costs a full index scan, "more than 1,000" is all a reader needs to narrow the filters.
+COUNT_CAP = 1000
+CARE_LIST_CAP = 200  # the mobile page: a grid's whole visiting list
+NODE_CARE_CAP = 50  # the node page: a preview; the resident list filters by care group
+
+_FIGURES = [
+    ("subdistricts", gettext_lazy("Subdistricts"), NodeKind.SUBDISTRICT),
+    ("communities", gettext_lazy("Communities"), NodeKind.COMMUNITY),
+    ("grids", gettext_lazy("Grids"), NodeKind.GRID),
+    ("micro_grids", gettext_lazy("Micro-grids"), NodeKind.MICRO_GRID),
+    ("compounds", gettext_lazy("Compounds"), None),
+    ("buildings", gettext_lazy("Buildings"), None),
+    ("households", gettext_lazy("Households"), None),
+    ("residents", gettext_lazy("Residents"), None),
+    ("party_members", gettext_lazy("Party members"), None),
+]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _need(user, perm: str):
+    """List pages: a role without the permission anywhere is refused outright (403)."""
+    if not user.can(perm):
+        raise PermissionDenied
+
+
+def _crumbs(user, node: OrgNode, include_self: bool = True) -> list[dict]:
+    """Breadcrumbs from the tree's top; nodes above the user's scope are shown without a link."""
+    chain = selectors.node_ancestors(node) + ([node] if include_self else [])
+    return [{"node": n, "link": user.can(Perm.PLACES_VIEW, n.path)} for n in chain]
+
+
+def _figures(user, node: OrgNode) -> dict:
+    """Node figures as display rows: only the levels below the node, then the places and people."""
+    raw = selectors.node_figures(user, node)
+    depth = NODE_DEPTH_ORDER.index(node.kind)
+    below = set(NODE_DEPTH_ORDER[depth + 1:])
+    rows = [
+        {"key": key, "label": label, "value": raw[key]}
+        for key, label, kind in _FIGURES
+        if key in raw and (kind is None or kind in below)
+    ]
+    care = [{"group": g, "label": label, "value": raw["care_groups"].get(g, 0)} for g, label in CareGroup.choices]
+    return {"rows": rows, "care": care}
+
+
+def _child_resident_counts(node: OrgNode) -> dict[str, int]:
+    """Residents per child of ``node`` in one grouped query (the child's path is a prefix of org_path)."""
+    width = len(node.path) + OrgNode.steplen
+    rows = (
+        Resident.objects.filter(under(node.path)).exclude(org_path=node.path)
+        .annotate(child=Substr("org_path", 1, width)).order_by()
+        .values("child").annotate(n=Count("id")).values_list("child", "n")
+    )
+    return dict(rows)
+
+
+def _offset_page(request, qs, size: int, param: str = "page"):
+    """One page of a small list without a COUNT: fetch one row more to know whether a next page exists."""
+    try:
+        number = max(1, int(request.GET.get(param, 1)))
+    except ValueError:
+        number = 1
+    rows = list(qs[(number - 1) * size: number * size + 1])
+    return {
+        "rows": rows[:size], "number": number, "param": param,
+        "has_prev": number > 1, "has_next": len(rows) > size,
+        "prev": number - 1, "next": number + 1,
+    }
+
+
+def _household_node(household: Household) -> OrgNode:
+    """The node a household sits in: its micro-grid when it has one, else its grid."""
+    return household.micro_grid if household.micro_grid_id else household.grid
+
+
+def _relocations(**where) -> list[Relocation]:
+    q = Q()
+    for key, value in where.items():
+        q |= Q(**{key: value})
+    return list(
+        Relocation.objects.filter(q).select_related("by", "from_node", "to_node", "from_household", "to_household")[:50]
+    )
+
+
+def _partial_or_page(request, template: str, partial: str, context: dict):
+    """An htmx request gets only the named partial; history restores and plain requests the page."""
+    if request.htmx and not request.htmx.history_restore_request:
+        response = render(request, f"{template}#{partial}", context)
+    else:
+        response = render(request, template, context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _form_errors(form, exc: Exception):
+    """Show an action's ValidationError / PermissionDenied on the form (nothing was written: atomic)."""
+    if isinstance(exc, ValidationError):
+        for message in exc.messages:
+            form.add_error(None, message)
+    else:
+        form.add_error(None, str(exc) or _("You may not do this here."))
+
+
+# --- tree and nodes ---------------------------------------------------------------------------
+
+
+@login_required
+def tree(request):
+    _need(request.user, Perm.PLACES_VIEW)
+    return render(request, "orgs/tree.html", {"children": selectors.node_roots(request.user)})
+
+
+@login_required
+def tree_children(request, pk):
+    node = selectors.node_get(request.user, pk)
+    return render(request, "orgs/tree.html#children", {"children": selectors.node_children(request.user, node)})
+
+
+@login_required
+def node_detail(request, pk):
+    user = request.user
+    node = selectors.node_get(user, pk)
+    children = list(selectors.node_children(user, node))
+    if children:
+        counts = _child_resident_counts(node)
+        for child in children:
+            child.resident_count = counts.get(child.path, 0)
+    context = {
+        "node": node,
+        "crumbs": _crumbs(user, node, include_self=False),
+        "figures": _figures(user, node),
+        "children": children,
+        "can_registry": user.can(Perm.REGISTRY_VIEW, node.path),
+        "can_split": node.kind == NodeKind.GRID and user.can(Perm.TREE_EDIT, node.path),
+        "is_grid": node.kind in (NodeKind.GRID, NodeKind.MICRO_GRID),
+    }
+    if context["is_grid"]:
+        in_node = under(node.path)
+        has_household_here = Household.objects.filter(building=OuterRef("pk")).filter(in_node)
+        context["buildings"] = list(
+            selectors.buildings(user).filter(in_node | Q(Exists(has_household_here)))
+            .annotate(n_households=Count("households", filter=under(node.path, "households__org_path")))
+            .order_by("compound__name", "name")
+        )
+        context["households"] = _offset_page(
+            request,
+            selectors.households(user).filter(in_node).annotate(n_members=Count("members")).order_by("address", "id"),
+            50, "hp",
+        )
+        context["care_residents"] = list(selectors.care_residents(user, node)[:NODE_CARE_CAP])
+        context["care_cap"] = NODE_CARE_CAP
+    return render(request, "orgs/node.html", context)
+
+
+@login_required
+def compound_detail(request, pk):
+    user = request.user
+    compound = selectors.compound_get(user, pk)
+    buildings = (
+        selectors.buildings(user).filter(compound=compound)
+        .annotate(n_households=Count("households")).order_by("name")
+    )
+    return render(request, "orgs/compound.html", {
+        "compound": compound,
+        "crumbs": _crumbs(user, compound.community),
+        "buildings": buildings,
+        "grids": [{"node": g, "link": user.can(Perm.PLACES_VIEW, g.path)} for g in compound.grids.order_by("path")],
+    })
+
+
+@login_required
+def building_detail(request, pk):
+    user = request.user
+    building = selectors.building_get(user, pk)
+    households = (
+        selectors.households(user).filter(building=building)
+        .annotate(n_members=Count("members")).order_by("entrance__name", "room", "address")
+    )
+    return render(request, "orgs/building.html", {
+        "building": building,
+        "crumbs": _crumbs(user, building.grid),
+        "entrances": building.entrances.all(),
+        "households": households,
+        "compound_link": selectors.compounds(user).filter(pk=building.compound_id).exists(),
+    })
+
+
+# --- households and residents -----------------------------------------------------------------
+
+
+@login_required
+def household_detail(request, pk):
+    user = request.user
+    household = selectors.household_get(user, pk)
+    members = sorted(
+        selectors.residents(user).filter(household=household),
+        key=lambda r: (r.pk != household.head_id, r.birth_date, r.pk),
+    )
+    return render(request, "orgs/household.html", {
+        "household": household,
+        "crumbs": _crumbs(user, _household_node(household)),
+        "members": members,
+        "relocations": _relocations(household=household, from_household=household, to_household=household),
+        "grid_link": user.can(Perm.PLACES_VIEW, household.grid.path),
+        "micro_link": household.micro_grid_id and user.can(Perm.PLACES_VIEW, household.org_path),
+        "can_edit": user.can(Perm.REGISTRY_EDIT, household.org_path),
+        "can_reveal": user.can(Perm.PII_REVEAL, household.org_path),
+    })
+
+
+@login_required
+def resident_detail(request, pk):
+    user = request.user
+    resident = selectors.resident_get(user, pk)
+    party_member = None
+    if resident.is_party_member and user.can(Perm.PARTY_VIEW, resident.org_path):
+        party_member = selectors.party_members(user).filter(resident=resident).first()
+    return render(request, "orgs/resident.html", {
+        "resident": resident,
+        "crumbs": _crumbs(user, _household_node(resident.household)),
+        "relocations": _relocations(resident=resident),
+        "party_member": party_member,
+        "can_edit": user.can(Perm.REGISTRY_EDIT, resident.org_path),
+        "can_reveal": user.can(Perm.PII_REVEAL, resident.org_path),
+    })
+
+
+@login_required
+@require_POST
+def resident_reveal(request, pk):
+    """Swap a masked ID number or phone for the full value (htmx); every reveal is audited by the action."""
+    user = request.user
+    resident = selectors.resident_get(user, pk)
+    if not user.can(Perm.PII_REVEAL, resident.org_path):
+        raise PermissionDenied
+    form = RevealForm(request.POST)
+    field = request.POST.get("field")
+    if field not in ("id_number", "phone"):
+        return HttpResponseBadRequest()
+    masked = resident.phone_masked if field == "phone" else resident.id_number_masked
+    context = {"r": resident, "field": field, "masked": masked, "can_reveal": True, "form": form}
+    if form.is_valid():
+        try:
+            context["value"] = actions.resident_reveal(
+                resident=resident, by=user, field=field, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+    return render(request, "orgs/_pii.html", context)
+
+
+@login_required
+def resident_edit(request, pk):
+    user = request.user
+    resident = selectors.resident_get(user, pk)
+    if not user.can(Perm.REGISTRY_EDIT, resident.org_path):
+        raise PermissionDenied
+    initial = {
+        "relation": resident.relation, "residency": resident.residency, "ethnicity": resident.ethnicity,
+        "care_groups": [t.group for t in resident.care_tags.all()],
+    }
+    form = ResidentEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.resident_update(
+                resident=resident, by=user, phone=data["phone"].strip() or None,
+                relation=data["relation"], residency=data["residency"], ethnicity=data["ethnicity"].strip(),
+                care_groups=data["care_groups"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
+            resident = selectors.resident_get(user, pk)  # the action changed the instance before failing
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("orgs:resident", pk=resident.pk)
+    return render(request, "orgs/resident_edit.html", {
+        "resident": resident, "form": form, "crumbs": _crumbs(user, _household_node(resident.household)),
+    })
+
+
+@login_required
+def household_move(request, pk):
+    user = request.user
+    household = selectors.household_get(user, pk)
+    if not user.can(Perm.REGISTRY_EDIT, household.org_path):
+        raise PermissionDenied
+    form = HouseholdMoveForm(request.POST or None, user=user, household=household)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.household_move(
+                household=household, to_node=form.cleaned_data["to_node"], by=user, reason=form.cleaned_data["reason"]
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
+            household = selectors.household_get(user, pk)
+        else:
+            messages.success(request, _("The household was moved."))
+            return redirect("orgs:household", pk=household.pk)
+    return render(request, "orgs/household_move.html", {
+        "household": household, "form": form, "crumbs": _crumbs(user, _household_node(household)),
+    })
+
+
+def _household_matches(user, resident: Resident, q: str):
+    q = (q or "").strip()
+    if len(q) < 2:
+        return []
+    return list(
+        scoped(Household.objects.all(), user, Perm.REGISTRY_EDIT)
+        .filter(address__contains=q).exclude(pk=resident.household_id).order_by("address")[:20]
+    )
+
+
+@login_required
+def resident_move(request, pk):
+    user = request.user
+    resident = selectors.resident_get(user, pk)
+    if not user.can(Perm.REGISTRY_EDIT, resident.org_path):
+        raise PermissionDenied
+    data = request.POST if request.method == "POST" else None
+    form = ResidentMoveForm(data, user=user, initial={"q": request.GET.get("q", "")})
+    q = request.POST.get("q") if data else request.GET.get("q", "")
+    if data is not None and form.is_valid():
+        try:
+            actions.resident_move(
+                resident=resident, to_household=form.cleaned_data["to_household"], by=user,
+                relation=form.cleaned_data["relation"], reason=form.cleaned_data["reason"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
+            resident = selectors.resident_get(user, pk)
+        else:
+            messages.success(request, _("The resident was moved."))
+            return redirect("orgs:resident", pk=resident.pk)
+    chosen = request.POST.get("to_household") if data else None
+    context = {
+        "resident": resident, "form": form, "q": q, "matches": _household_matches(user, resident, q),
+        "chosen": chosen, "crumbs": _crumbs(user, _household_node(resident.household)),
+    }
+    return _partial_or_page(request, "orgs/resident_move.html", "matches", context)
+
+
+@login_required
+def grid_split(request, pk):
+    user = request.user
+    grid = selectors.node_get(user, pk)
+    if grid.kind != NodeKind.GRID or not user.can(Perm.TREE_EDIT, grid.path):
+        raise PermissionDenied
+    households = selectors.households(user).filter(under(grid.path)).order_by("address")
+    form = GridSplitForm(request.POST or None, households=households)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            new_grid = actions.grid_split(
+                grid=grid, new_name=data["new_name"].strip(), households=data["households"], by=user,
+                reason=data["reason"],
+            )
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("The grid was split."))
+            return redirect("orgs:node", pk=new_grid.pk)
+    return render(request, "orgs/grid_split.html", {"grid": grid, "form": form, "crumbs": _crumbs(user, grid)})
+
+
+# --- lists and search -------------------------------------------------------------------------
+
+
+def _cursor(value: str):
+    """'<org_path>-<id>' from a pager link, or None."""
+    path, _sep, pk = (value or "").rpartition("-")
+    if not path or not pk.isdigit() or not path.isalnum():
+        return None
+    return path, int(pk)
+
+
+def _past_subtree(path: str) -> str | None:
+    """The smallest path-alphabet string above every path that starts with ``path`` (None past the end)."""
+    alphabet = OrgNode.alphabet
+    for i in range(len(path) - 1, -1, -1):
+        k = alphabet.index(path[i])
+        if k + 1 < len(alphabet):
+            return path[:i] + alphabet[k + 1]
+    return None
+
+
+def _path_ranges(paths: list[str]) -> Q:
+    """``org_path`` between a subtree's first and next-sibling path. Redundant with the scope's prefix
+    test, but PostgreSQL can only bound an ordered scan of the (org_path, id) index with a range:
+    a LIKE prefix runs on the pattern index, whose order is not the ORDER BY's."""
+    q = Q()
+    for path in paths:
+        end = _past_subtree(path)
+        q |= Q(org_path__gte=path, org_path__lt=end) if end else Q(org_path__gte=path)
+    return q
+
+
+def _keyset_page(qs, *, after=None, before=None, size=PAGE_SIZE):
+    """A page in (org_path, id) order, the order of the resident_path_id index, so any page costs
+    the same as the first: no OFFSET. ``org_path >= p`` gives the index its start; the OR breaks ties."""
+    if before:
+        path, pk = before
+        rows = list(
+            qs.filter(org_path__lte=path).filter(Q(org_path__lt=path) | Q(id__lt=pk)).order_by("-org_path", "-id")[: size + 1]
+        )
+        has_prev, rows = len(rows) > size, rows[:size][::-1]
+        has_next = True
+    else:
+        if after:
+            path, pk = after
+            qs = qs.filter(org_path__gte=path).filter(Q(org_path__gt=path) | Q(id__gt=pk))
+        rows = list(qs.order_by("org_path", "id")[: size + 1])
+        has_next, rows = len(rows) > size, rows[:size]
+        has_prev = after is not None
+    return rows, has_prev, has_next
+
+
+def _label_rows(rows: list[Resident]) -> None:
+    """Choice labels looked up once per page: Model.get_FOO_display rebuilds its choices dict on every call."""
+    genders, residencies, care = (
+        {key: str(label) for key, label in choices}
+        for choices in (Gender.choices, ResidencyType.choices, CareGroup.choices)
+    )
+    for r in rows:
+        r.gender_label = genders.get(r.gender, r.gender)
+        r.residency_label = residencies.get(r.residency, r.residency)
+        r.care_labels = [care.get(t.group, t.group) for t in r.care_tags.all()]
+
+
+def _node_options(user, selected: OrgNode | None) -> list[dict]:
+    """The area filter's options, indented by depth: the user's top nodes and their children, and
+    everything down to community level (a county's thousand grids would swamp the list; a grid is
+    reached from its community's page). Plain strings: rendering model instances costs more here."""
+    top = min((len(p) // OrgNode.steplen for p in user.paths_with(Perm.PLACES_VIEW)), default=1)
+    upper = [NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY]
+    rows = list(
+        selectors.nodes(user).filter(Q(kind__in=upper) | Q(depth__lte=top + 1))
+        .order_by("path").values_list("pk", "name", "depth")
+    )
+    chosen = selected.pk if selected is not None else None
+    if selected is not None and all(pk != chosen for pk, _name, _depth in rows):
+        rows.append((selected.pk, selected.name, selected.depth))
+    return [
+        {"pk": str(pk), "label": "\u3000" * max(0, depth - top) + name, "selected": pk == chosen}
+        for pk, name, depth in rows
+    ]
+
+
+@login_required
+def resident_list(request):
+    user = request.user
+    _need(user, Perm.REGISTRY_VIEW)
+    form = ResidentFilterForm(request.GET or None)
+    node = None
+    filters = {}
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["node"]:
+            node = selectors.node_get(user, data["node"])
+        filters = {k: data[k] for k in ("care_group", "gender", "residency", "age_min", "age_max", "q")}
+    qs = selectors.resident_filter(selectors.residents(user), node=node, **filters)
+    qs = qs.filter(_path_ranges([node.path] if node else user.paths_with(Perm.REGISTRY_VIEW)))
+    page_no = request.GET.get("page", "1")
+    page_no = int(page_no) if page_no.isdigit() and int(page_no) > 0 else 1
+    rows, has_prev, has_next = _keyset_page(
+        qs, after=_cursor(request.GET.get("after")), before=_cursor(request.GET.get("before"))
+    )
+    if not has_prev:
+        page_no = 1
+    _label_rows(rows)
+    total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+    context = {
+        "form": form, "node": node, "rows": rows, "page_no": page_no,
+        "has_prev": has_prev, "has_next": has_next,
+        "first_cursor": f"{rows[0].org_path}-{rows[0].pk}" if rows else "",
+        "last_cursor": f"{rows[-1].org_path}-{rows[-1].pk}" if rows else "",
+        "total": min(total, COUNT_CAP), "more": total > COUNT_CAP,
+    }
+    if not request.htmx or request.htmx.history_restore_request:
+        context["node_options"] = _node_options(user, node)
+        # Plain loops in the template: the form's widget templates cost more than the query.
+        context["choice_filters"] = [
+            {"name": name, "label": form[name].label, "choices": form.fields[name].choices[1:], "value": request.GET.get(name, "")}
+            for name in ("care_group", "gender", "residency")
+        ]
+    return _partial_or_page(request, "orgs/resident_list.html", "table", context)
+
+
+@login_required
+def search(request):
+    user = request.user
+    _need(user, Perm.REGISTRY_VIEW)
+    q = request.GET.get("q", "").strip()[:60]
+    context = {"q": q}
+    if q:
+        context["residents"] = list(selectors.residents(user).filter(selectors.search_q(q)).order_by("org_path", "id")[:50])
+        # Addresses are Chinese text: an ID number, phone or initials never needs the (unindexed) address scan.
+        context["households"] = [] if q.isascii() else list(
+            selectors.households(user).filter(address__contains=q).order_by("address")[:20]
+        )
+    return _partial_or_page(request, "orgs/search.html", "results", context)
+
+
+@login_required
+def mobile(request):
+    """The grid worker's page on their rounds: their grid(s), the care-group residents to visit, a search box."""
+    user = request.user
+    _need(user, Perm.REGISTRY_VIEW)
+    grids = []
+    for node in selectors.node_roots(user)[:5]:
+        care = list(selectors.care_residents(user, node)[:CARE_LIST_CAP])
+        groups = {g: [] for g, _label in CareGroup.choices}
+        for r in care:
+            for tag in r.care_tags.all():
+                groups[tag.group].append(r)
+        grids.append({
+            "node": node,
+            "figures": _figures(user, node),
+            "buildings": list(
+                selectors.buildings(user).filter(under(node.path)).annotate(n_households=Count("households"))
+                .order_by("compound__name", "name")[:60]
+            ),
+            "care_groups": [
+                {"group": g, "label": label, "residents": groups[g]} for g, label in CareGroup.choices if groups[g]
+            ],
+            "care_capped": len(care) >= CARE_LIST_CAP,
+        })
+    q = request.GET.get("q", "").strip()[:60]
+    results = list(selectors.residents(user).filter(selectors.search_q(q)).order_by("org_path", "id")[:20]) if q else None
+    return render(request, "orgs/mobile.html", {
+        "grids": grids, "q": q, "results": results, "can_reveal": user.can(Perm.PII_REVEAL),
+    })
+
+
+@login_required
+def mine(request):
+    """A resident's own household and its members, masked."""
+    user = request.user
+    me = selectors.residents(user).filter(user=user).first()
+    context = {"me": me}
+    if me is not None:
+        context["household"] = selectors.household_get(user, me.household_id)
+        context["members"] = list(selectors.residents(user).filter(household_id=me.household_id).order_by("birth_date"))
+    return render(request, "orgs/mine.html", context)
+
+
+# --- party and units --------------------------------------------------------------------------
+
+
+@login_required
+def party_list(request):
+    user = request.user
+    _need(user, Perm.PARTY_VIEW)
+    orgs = list(selectors.party_orgs(user).annotate(n_members=Count("members")).order_by("org_path", "kind", "name"))
+    top = min((o.node.depth for o in orgs), default=1)
+    for o in orgs:
+        o.indent = o.node.depth - top
+    return render(request, "orgs/party_list.html", {"orgs": orgs})
+
+
+@login_required
+def party_org_detail(request, pk):
+    user = request.user
+    org = selectors.party_org_get(user, pk)
+    members = _offset_page(
+        request, selectors.party_members(user).filter(organization=org).order_by("resident__name", "id"), 50
+    )
+    return render(request, "orgs/party_org.html", {
+        "org": org,
+        "crumbs": _crumbs(user, org.node),
+        "parent_link": org.parent_id and selectors.party_orgs(user).filter(pk=org.parent_id).exists(),
+        "children": selectors.party_orgs(user).filter(parent=org).annotate(n_members=Count("members")),
+        "members": members,
+    })
+
+
+def _with_services(qs):
+    return qs.prefetch_related(Prefetch("services", UnitService.objects.select_related("node").order_by("node__path")))
+
+
+@login_required
+def unit_list(request):
+    user = request.user
+    _need(user, Perm.UNITS_VIEW)
+    units = list(_with_services(selectors.units(user)).order_by("kind", "name"))
+    return render(request, "orgs/unit_list.html", {"units": units})
+
+
+@login_required
+def unit_detail(request, pk):
+    user = request.user
+    unit = selectors.unit_get(user, pk)
+    services = [
+        {"service": s, "link": user.can(Perm.PLACES_VIEW, s.node.path)}
+        for s in unit.services.select_related("node").order_by("node__path")
+    ]
+    return render(request, "orgs/unit.html", {
+        "unit": unit, "services": services, "home_link": user.can(Perm.PLACES_VIEW, unit.home.path),
+    })
+
