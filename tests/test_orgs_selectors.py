@@ -63,3 +63,14 @@ def test_places_and_units_scope(tree):
     assert [n.name for n in selectors.node_roots(worker)] == ["第一网格"]
     figures = selectors.node_figures(worker, tree.comm_a)
     assert figures["residents"] == 2 and figures["grids"] == 2 and figures["care_groups"]["elderly_alone"] == 1
+
+
+def test_under_is_the_subtree_exactly(tree):
+    """The range form of the prefix test selects exactly the paths that start with the prefix."""
+    from gongzhi.core.scoping import past_subtree, under
+    from gongzhi.orgs.models import OrgNode
+
+    assert past_subtree("0001") == "0002" and past_subtree("000Z") == "001" and past_subtree("ZZZZ") is None
+    for node in OrgNode.objects.all():
+        inside = set(OrgNode.objects.filter(under(node.path, "path")).values_list("pk", flat=True))
+        assert inside == set(OrgNode.objects.filter(path__startswith=node.path).values_list("pk", flat=True))

@@ -434,7 +434,7 @@ def test_audit_page_paginates(as_role, tree, monkeypatch):
 
 
 def test_subtree_range_bounds():
-    from gongzhi.orgs.views import _past_subtree
+    from gongzhi.core.scoping import past_subtree as _past_subtree
 
     assert _past_subtree("00010009") == "0001000A"
     assert _past_subtree("000100AZ") == "000100B"

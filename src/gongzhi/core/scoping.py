@@ -10,13 +10,20 @@ from __future__ import annotations
 from functools import reduce
 from operator import or_
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-# Treebeard paths use 0-9A-Z only, so every path with a given prefix sorts
-# between the prefix and the prefix followed by DEL.
-_PAST_PATH = "\x7f"
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # treebeard's path alphabet
+
+
+def past_subtree(path: str) -> str | None:
+    """The smallest path above every path that starts with ``path`` (its next sibling's path);
+    None when nothing can follow."""
+    for i in range(len(path) - 1, -1, -1):
+        k = _ALPHABET.index(path[i])
+        if k + 1 < len(_ALPHABET):
+            return path[:i] + _ALPHABET[k + 1]
+    return None
 
 
 def path_models() -> list:
@@ -27,11 +34,16 @@ def path_models() -> list:
 
 
 def under(path: str, field: str = "org_path") -> Q:
-    """Q for "``field`` lies in the subtree at ``path``", as an index-friendly prefix test."""
-    if connection.vendor == "postgresql":
-        # Django gives indexed CharFields a varchar_pattern_ops index, which LIKE 'p%' uses.
-        return Q(**{f"{field}__startswith": path})
-    return Q(**{f"{field}__gte": path, f"{field}__lt": path + _PAST_PATH})
+    """Q for "``field`` lies in the subtree at ``path``": ``path <= field < next sibling's path``.
+
+    A range rather than LIKE 'p%', so both databases bound an index scan with it, including the
+    ordered scans of (org_path, id) that paged lists use. Paths hold only 0-9 and A-Z, which every
+    collation orders as ASCII does (SQLite compares bytes; PostgreSQL's C, en_US and zh_CN agree).
+    """
+    end = past_subtree(path)
+    if end is None:
+        return Q(**{f"{field}__gte": path})
+    return Q(**{f"{field}__gte": path, f"{field}__lt": end})
 
 
 def scope_q(user, perm: str, field: str = "org_path") -> Q | None:
