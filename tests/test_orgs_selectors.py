@@ -36,7 +36,7 @@ def test_out_of_scope_get_is_404_like_missing(tree):
     lambda t: t.resident_a.reveal_id_number().lower(),
     lambda t: "138 0000 1111",
     lambda t: "zjg",
-    lambda t: "建国",
+    lambda t: "张建",
     lambda t: "滨河小区1栋",
 ])
 def test_search(tree, text_of):

@@ -188,7 +188,7 @@ _PHONE_LIKE_RE = re.compile(r"^\+?[\d\- ]{7,16}$")
 
 def search_q(text: str) -> Q:
     """What a search box means: an ID number or phone (exact, through the keyed hash), pinyin
-    initials (prefix), or part of a name or house address."""
+    initials (prefix), the start of a name, or part of a house address."""
     text = text.strip()
     if _ID_LIKE_RE.match(text):
         return Q(id_number_hash=blind_index("id", normalize_id_number(text)))
@@ -199,7 +199,9 @@ def search_q(text: str) -> Q:
             pass
     if _INITIALS_RE.match(text):
         return Q(name_initials__startswith=text.lower())
-    return Q(name__contains=text) | Q(household__address__contains=text)
+    # Names match from the start (full name, or surname and the first characters: an index
+    # prefix scan); addresses match anywhere (a trigram index on PostgreSQL).
+    return Q(name__startswith=text) | Q(household__address__contains=text)
 
 
 def care_residents(user, node: OrgNode) -> QuerySet[Resident]:

@@ -1,0 +1,234 @@
+"""The registry benchmark: scoped resident list page, search by ID hash, 100,000-row import.
+
+Server time is measured around Django's test client (middleware, view, template; no network).
+Each figure is the median of ``runs`` runs after two warm-up runs; query counts are recorded
+per case so a growing count shows up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import statistics
+import time
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, reset_queries
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from gongzhi.accounts.actions import role_assign
+from gongzhi.accounts.models import User
+from gongzhi.accounts.roles import Role
+from gongzhi.core.pii import id_check_char
+from gongzhi.orgs import selectors
+from gongzhi.orgs.models import NodeKind, OrgNode, Resident
+
+from . import registry_data
+
+TARGETS_MS = {"list": 20.0, "search": 5.0}
+IMPORT_TARGET_S = 60.0
+
+
+def _bench_root() -> OrgNode | None:
+    return OrgNode.objects.filter(depth=1, code="BENCH").first()
+
+
+def _drop(root: OrgNode, log) -> None:
+    """Remove what ``registry_data.build`` and this benchmark made under the benchmark root."""
+    from gongzhi.accounts.models import RoleAssignment
+    from gongzhi.core.models import ImportJob
+    from gongzhi.orgs.models import CareTag, Household
+
+    log("dropping the old benchmark tree ...")
+    inside = {"org_path__startswith": root.path}
+    CareTag.objects.filter(**inside).delete()
+    Household.objects.filter(**inside).update(head=None)
+    Resident.objects.filter(**inside).delete()
+    Household.objects.filter(**inside).delete()
+    RoleAssignment.objects.filter(**inside).delete()
+    ImportJob.objects.filter(**inside).delete()
+    OrgNode.objects.filter(path__startswith=root.path).delete()
+
+
+def _user(username: str, role: str, node: OrgNode) -> User:
+    user, created = User.objects.get_or_create(username=username, defaults={"display_name": username})
+    if created:
+        user.set_unusable_password()
+        user.save()
+    role_assign(user=user, role=role, node=node)
+    return User.objects.get(pk=user.pk)
+
+
+def _median_ms(fn, runs: int) -> tuple[float, float, int]:
+    """(median ms, p95 ms, queries of the last run)."""
+    for _ in range(2):
+        fn()
+    times = []
+    queries = 0
+    for _ in range(runs):
+        with CaptureQueriesContext(connection) as ctx:
+            t = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t) * 1000)
+        queries = len(ctx.captured_queries)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1], queries
+
+
+def _get(client: Client, url: str, params: dict):
+    response = client.get(url, params)
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} {params} answered {response.status_code}")
+    return response
+
+
+def _import_file(rows: int, grids: list[OrgNode]) -> bytes:
+    """A 100,000-row registry workbook of new people, in the template's columns."""
+    from openpyxl import Workbook
+
+    from gongzhi.orgs.imports import COLUMNS
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("居民")
+    ws.append([c.header for c in COLUMNS])
+    base = dt.date(1940, 1, 1)
+    for i in range(rows):
+        grid = grids[i % len(grids)]
+        birth = base + dt.timedelta(days=i % 25000)
+        first17 = "511824" + birth.strftime("%Y%m%d") + f"{(i // 25000) % 1000:03d}"
+        house = i // 3
+        values = {
+            "grid": grid.code, "address": f"导入测试{grid.code}区{house}号", "name": "导入" + "甲乙丙丁戊己庚辛"[i % 8],
+            "id_number": first17 + id_check_char(first17), "phone": f"15{i:09d}",
+            "relation": "户主" if i % 3 == 0 else "其他", "residency": "户籍", "ethnicity": "汉族", "party": "否",
+            "care_groups": "高龄" if birth.year < 1946 else "",
+        }
+        ws.append([values.get(c.key, "") for c in COLUMNS])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _remove_imported() -> None:
+    """Leave the registry as it was, so the benchmark can run again."""
+    from gongzhi.orgs.models import CareTag, Household
+
+    CareTag.objects.filter(resident__household__address__startswith="导入测试").delete()
+    Resident.objects.filter(household__address__startswith="导入测试").delete()
+    Household.objects.filter(address__startswith="导入测试").delete()
+
+
+def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown: str | None, log=print) -> dict:
+    root = _bench_root()
+    if root is not None and rebuild:
+        _drop(root, log)
+        root = None
+    if root is None:
+        log(f"building a registry of {residents:,} residents (once) ...")
+        built = registry_data.build(residents=residents, log=log)
+        root = _bench_root()
+        log(f"built: {built}")
+    size = Resident.objects.filter(org_path__startswith=root.path).count()
+    town = OrgNode.objects.filter(path__startswith=root.path, kind=NodeKind.SUBDISTRICT).order_by("path").first()
+    community = OrgNode.objects.filter(path__startswith=town.path, kind=NodeKind.COMMUNITY).order_by("path")[3]
+    grid = OrgNode.objects.filter(path__startswith=community.path, kind=NodeKind.GRID).order_by("path")[2]
+    county_user = _user("bench_county", Role.COUNTY_ADMIN, root)
+    town_user = _user("bench_town", Role.SUBDISTRICT_STAFF, town)
+    grid_user = _user("bench_grid", Role.GRID_WORKER, grid)
+    results: list[tuple[str, float, float, int, str]] = []
+
+    url = reverse("orgs:residents")
+    sample = Resident.objects.filter(org_path__startswith=community.path).order_by("id")[500]
+    cases = [
+        ("county admin, no filter (all residents)", county_user, {}),
+        ("subdistrict staff, no filter", town_user, {}),
+        ("subdistrict staff, care group 高龄", town_user, {"care_group": "advanced_age"}),
+        ("subdistrict staff, age 60-70, female", town_user, {"age_min": 60, "age_max": 70, "gender": "F"}),
+        ("subdistrict staff, one community", town_user, {"node": community.pk}),
+        ("subdistrict staff, residency + care group + community",
+         town_user, {"node": community.pk, "residency": "registered", "care_group": "veteran"}),
+        ("subdistrict staff, pinyin initials", town_user, {"q": sample.name_initials[:2]}),
+        ("subdistrict staff, name", town_user, {"q": sample.name}),
+        ("subdistrict staff, ID number (hash)", town_user, {"q": sample.reveal_id_number()}),
+        ("grid worker, no filter", grid_user, {}),
+    ]
+    for label, user, params in cases:
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        first = _get(client, url, params)
+        median, p95, queries = _median_ms(lambda c=client, p=params: _get(c, url, p), runs)
+        rows = first.content.count(b'href="/registry/resident/')
+        results.append((f"resident list: {label}", median, p95, queries, f"{rows} rows"))
+        log(f"{label:60s} median {median:6.1f} ms  p95 {p95:6.1f} ms  {queries} queries  {rows} rows")
+    # The next page through the keyset cursor.
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(town_user)
+    last = Resident.objects.filter(org_path__startswith=town.path).order_by("org_path", "id")[5000]
+    params = {"after": f"{last.org_path}-{last.pk}"}
+    median, p95, queries = _median_ms(lambda: _get(client, url, params), runs)
+    results.append(("resident list: subdistrict staff, page 201 (keyset)", median, p95, queries, ""))
+    log(f"{'page 201 via cursor':60s} median {median:6.1f} ms  p95 {p95:6.1f} ms  {queries} queries")
+
+    # Search by ID hash: the selector the search box and the API use.
+    numbers = [r.reveal_id_number() for r in Resident.objects.filter(org_path__startswith=town.path).order_by("?")[:runs + 2]]
+    it = iter(numbers * 3)
+
+    def search_once():
+        found = list(selectors.residents(town_user).filter(selectors.search_q(next(it))))
+        assert len(found) == 1
+
+    median, p95, queries = _median_ms(search_once, runs)
+    results.append(("search by ID number (keyed hash), subdistrict scope", median, p95, queries, ""))
+    log(f"{'search by ID hash':60s} median {median:6.2f} ms  p95 {p95:6.2f} ms  {queries} queries")
+
+    import_line = None
+    if import_rows:
+        from gongzhi.orgs.imports import import_start
+
+        grids = list(OrgNode.objects.filter(path__startswith=town.path, kind=NodeKind.GRID).order_by("path")[:40])
+        log(f"writing a {import_rows:,}-row workbook ...")
+        content = _import_file(import_rows, grids)
+        upload = SimpleUploadedFile("bench.xlsx", content)
+        from django.test import override_settings
+
+        with override_settings(IMPORT_BACKGROUND_ROWS=10**9):
+            t = time.perf_counter()
+            job = import_start(by=county_user, node=root, upload=upload, mode="all")
+            seconds = time.perf_counter() - t
+        job.refresh_from_db()
+        import_line = (seconds, job)
+        log(f"import of {import_rows:,} rows: {seconds:.1f} s, status {job.status}, created {job.created}, "
+            f"errors {job.errors}: {job.message}")
+        _remove_imported()
+
+    reset_queries()
+    report = _markdown(size, results, import_rows, import_line, runs)
+    log(report)
+    if markdown:
+        with open(markdown, "a", encoding="utf-8") as fh:
+            fh.write(report + "\n")
+    return {"results": results, "import": import_line}
+
+
+def _markdown(size, results, import_rows, import_line, runs) -> str:
+    vendor = connection.vendor
+    version = ""
+    if vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+    lines = [
+        f"### Registry benchmark, {dt.date.today()}: {size:,} residents, {vendor} {version}, {runs} runs per case",
+        "",
+        "| case | median ms | p95 ms | queries | note |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for label, median, p95, queries, note in results:
+        lines.append(f"| {label} | {median:.2f} | {p95:.2f} | {queries} | {note} |")
+    if import_line:
+        seconds, job = import_line
+        lines.append(f"| import of {import_rows:,} rows (xlsx, all or nothing) | {seconds * 1000:.0f} | | | "
+                     f"{seconds:.1f} s, {job.created:,} created, status {job.status} |")
+    return "\n".join(lines)
