@@ -31,6 +31,17 @@ def _local_secrets() -> dict:
     return values
 
 
+def _vendor_static() -> list:
+    """Front-end libraries from PyPI packages that ship them (never a CDN): ECharts, Leaflet."""
+    import instaui_echarts
+    import xstatic.pkg.leaflet
+
+    return [
+        ("vendor/echarts", Path(instaui_echarts.__file__).parent / "static"),
+        ("vendor/leaflet", Path(xstatic.pkg.leaflet.BASE_DIR)),
+    ]
+
+
 def _secret(env_name: str, local_name: str) -> str:
     value = os.environ.get(env_name)
     if value:
@@ -139,7 +150,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request when it is missing
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [BASE_DIR / "static", *_vendor_static()]
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
