@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "gongzhi.core",
     "gongzhi.accounts",
     "gongzhi.orgs",
+    "gongzhi.appeals",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +131,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA busy_timeout=20000; PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000;"
         ),
     }
+    # Tests use a file too, not shared-cache memory: concurrent writers then wait their turn as they
+    # do in production instead of failing with "table is locked".
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-gongzhi.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -33,25 +33,40 @@ class Perm:
     AUDIT_VIEW = "audit.view"
     USERS_MANAGE = "users.manage"
     WORKBENCH = "workbench"  # the staff pages at all
+    APPEALS_VIEW = "appeals.view"  # appeals whose place is in the subtree
+    APPEALS_FILE = "appeals.file"  # file an appeal for a resident (window, visit, hotline, meeting)
+    APPEALS_DISPATCH = "appeals.dispatch"  # dispatch, merge, verify, close, approve extensions
+    APPEALS_HANDLE = "appeals.handle"  # accept, resolve, return, ask for more time
+    APPEALS_SUPERVISE = "appeals.supervise"  # supervise overdue appeals, approve voiding
+    APPEALS_ADMIN = "appeals.admin"  # categories, routing, deadline policies, calendar, Open311 keys, webhooks
 
 
 _ALL = {v for k, v in vars(Perm).items() if k.isupper()}
 _STAFF_COMMON = {
     Perm.WORKBENCH, Perm.PLACES_VIEW, Perm.REGISTRY_VIEW, Perm.PARTY_VIEW, Perm.UNITS_VIEW,
+    Perm.APPEALS_VIEW, Perm.APPEALS_FILE,
 }
+_HANDLER = {Perm.WORKBENCH, Perm.PLACES_VIEW, Perm.UNITS_VIEW, Perm.APPEALS_HANDLE}
 
 ROLE_PERMS: dict[str, frozenset[str]] = {
     Role.COUNTY_ADMIN: frozenset(_ALL),
     Role.SUBDISTRICT_STAFF: frozenset(_ALL),
     Role.COMMUNITY_STAFF: frozenset(
         _STAFF_COMMON
-        | {Perm.PLACES_EDIT, Perm.TREE_EDIT, Perm.REGISTRY_EDIT, Perm.REGISTRY_EXPORT, Perm.PII_REVEAL, Perm.PARTY_EDIT}
+        | {Perm.PLACES_EDIT, Perm.TREE_EDIT, Perm.REGISTRY_EDIT, Perm.REGISTRY_EXPORT, Perm.PII_REVEAL, Perm.PARTY_EDIT,
+           Perm.APPEALS_DISPATCH, Perm.APPEALS_HANDLE}
     ),
-    Role.GRID_WORKER: frozenset(_STAFF_COMMON | {Perm.REGISTRY_EDIT, Perm.REGISTRY_EXPORT, Perm.PII_REVEAL}),
-    Role.BUILDING_STEWARD: frozenset({Perm.WORKBENCH, Perm.PLACES_VIEW, Perm.REGISTRY_VIEW}),
-    Role.PARTY_SECRETARY: frozenset({Perm.WORKBENCH, Perm.PLACES_VIEW, Perm.PARTY_VIEW, Perm.PARTY_EDIT}),
-    Role.DEPARTMENT_HANDLER: frozenset({Perm.WORKBENCH, Perm.PLACES_VIEW, Perm.UNITS_VIEW}),
-    Role.PARTNER_CONTACT: frozenset({Perm.WORKBENCH, Perm.PLACES_VIEW, Perm.UNITS_VIEW}),
+    Role.GRID_WORKER: frozenset(
+        _STAFF_COMMON
+        | {Perm.REGISTRY_EDIT, Perm.REGISTRY_EXPORT, Perm.PII_REVEAL, Perm.APPEALS_DISPATCH, Perm.APPEALS_HANDLE}
+    ),
+    Role.BUILDING_STEWARD: frozenset({Perm.WORKBENCH, Perm.PLACES_VIEW, Perm.REGISTRY_VIEW, Perm.APPEALS_FILE}),
+    Role.PARTY_SECRETARY: frozenset(
+        {Perm.WORKBENCH, Perm.PLACES_VIEW, Perm.PARTY_VIEW, Perm.PARTY_EDIT, Perm.APPEALS_FILE}
+    ),
+    # Handlers of a unit see the appeals dispatched to their unit (see appeals.selectors), not the area's.
+    Role.DEPARTMENT_HANDLER: frozenset(_HANDLER),
+    Role.PARTNER_CONTACT: frozenset(_HANDLER),
     # A resident sees their own household and nothing else of the registry (see orgs.selectors).
     Role.RESIDENT: frozenset(),
 }

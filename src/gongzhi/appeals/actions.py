@@ -1,0 +1,564 @@
+"""Every write of the appeals loop: one function per action, atomic, audited, keyword-only.
+
+State changes go through ``_move``: a conditional UPDATE on the expected state, so two people acting
+on one appeal at once cannot both win (the loser is told who did it and when). Illegal changes raise
+``TransitionError`` with a message that says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from gongzhi.accounts.roles import Perm, Role
+from gongzhi.core import audit
+from gongzhi.core.pii import PIIError, blind_index, encrypt, mask_phone, normalize_phone
+from gongzhi.orgs.models import Household, NodeKind, OrgNode, Resident, Unit
+
+from . import events, policies, routing
+from .models import (
+    OPEN_STATUSES,
+    Appeal,
+    AppealEvent,
+    AppealFollower,
+    AppealPhoto,
+    AppealRequest,
+    Category,
+    Channel,
+    DueState,
+    Satisfaction,
+    Status,
+)
+
+MAX_PHOTOS = 9
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF", b"GIF8")
+
+# What each transition needs the appeal to be in. Used for the refusal message too.
+ALLOWED_FROM = {
+    "dispatch": (Status.SUBMITTED,),
+    "return": (Status.DISPATCHED, Status.ACCEPTED),
+    "accept": (Status.DISPATCHED,),
+    "resolve": (Status.ACCEPTED,),
+    "verify": (Status.RESOLVED,),
+    "verify_reject": (Status.RESOLVED,),
+    "close": (Status.VERIFIED,),
+    "reopen": (Status.RESOLVED, Status.VERIFIED, Status.CLOSED),
+    "merge": (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED),
+    "void": OPEN_STATUSES,
+    "extension_request": (Status.DISPATCHED, Status.ACCEPTED),
+    "supervise": (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED),
+    "rate": (Status.RESOLVED, Status.VERIFIED, Status.CLOSED),
+}
+
+ACTION_LABELS = {
+    "file": gettext_lazy("filed"), "dispatch": gettext_lazy("dispatched"), "return": gettext_lazy("returned"),
+    "accept": gettext_lazy("accepted"), "resolve": gettext_lazy("resolved"), "verify": gettext_lazy("verified"),
+    "verify_reject": gettext_lazy("sent back after checking"), "close": gettext_lazy("closed"),
+    "reopen": gettext_lazy("reopened"), "merge": gettext_lazy("merged"), "void": gettext_lazy("voided"),
+    "extension_request": gettext_lazy("asked for more time"), "extension_decide": gettext_lazy("decided on more time"),
+    "void_request": gettext_lazy("asked to void"), "void_decide": gettext_lazy("decided on voiding"),
+    "supervise": gettext_lazy("supervised"), "rate": gettext_lazy("rated"), "callback": gettext_lazy("called back"),
+    "escalate": gettext_lazy("escalated"),
+}
+
+
+class TransitionError(ValidationError):
+    """A state change that is not allowed now; the message says why."""
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+def _refuse(appeal: Appeal, action: str):
+    # Translators: separator of a list of states ("、" in Chinese).
+    allowed = _(", ").join(str(Status(s).label) for s in ALLOWED_FROM[action])
+    raise TransitionError(
+        _("This appeal is %(state)s: it can be %(action)s only when it is %(allowed)s.")
+        % {"state": Status(appeal.status).label, "action": ACTION_LABELS[action], "allowed": allowed}
+    )
+
+
+def _check(appeal: Appeal, action: str):
+    if appeal.status not in ALLOWED_FROM[action]:
+        _refuse(appeal, action)
+
+
+def _event(appeal: Appeal, kind: str, by, *, from_status: str = "", note: str = "", public: bool = True,
+           data: dict | None = None, at: dt.datetime | None = None) -> AppealEvent:
+    actor_ok = by is not None and getattr(by, "is_authenticated", False)
+    return AppealEvent.objects.create(
+        appeal=appeal, at=at or _now(), actor=by if actor_ok else None, actor_name=str(by) if actor_ok else "",
+        kind=kind, from_status=from_status, to_status=appeal.status, note=note, public=public, data=data or {},
+    )
+
+
+def _move(appeal: Appeal, action: str, to_status: str, **fields) -> None:
+    """Change state only if nobody changed it since we read it; else tell who did."""
+    allowed = ALLOWED_FROM[action]
+    updated = Appeal.objects.filter(pk=appeal.pk, status__in=allowed, status=appeal.status).update(
+        status=to_status, updated_at=_now(), **fields
+    )
+    if not updated:
+        current = Appeal.objects.select_related("accepted_by").get(pk=appeal.pk)
+        last = current.events.order_by("-at", "-id").first()
+        who = last.actor_name if last and last.actor_name else _("someone else")
+        when = timezone.localtime(last.at).strftime("%H:%M") if last else ""
+        raise TransitionError(
+            _("%(who)s already %(action)s this appeal at %(when)s; it is now %(state)s.")
+            % {"who": who, "action": ACTION_LABELS.get(last.kind, last.kind) if last else "", "when": when,
+               "state": Status(current.status).label}
+        )
+    appeal.status = to_status
+    for key, value in fields.items():
+        if not hasattr(value, "resolve_expression"):
+            setattr(appeal, key, value)
+
+
+def _audit(appeal: Appeal, by, action: str, **changes):
+    reason = changes.pop("reason", "")
+    audit.record(actor=by, action=f"appeal.{action}", obj=appeal, changes=changes, reason=reason)
+
+
+def _photos(appeal: Appeal, event: AppealEvent, photos, by) -> None:
+    photos = list(photos or [])
+    if len(photos) > MAX_PHOTOS:
+        raise ValidationError(_("At most %(n)s photos.") % {"n": MAX_PHOTOS})
+    for upload in photos:
+        head = upload.read(12)
+        upload.seek(0)
+        if upload.size > MAX_PHOTO_BYTES:
+            raise ValidationError(_("A photo may be at most 10 MB."))
+        if not head.startswith(_IMAGE_MAGIC):
+            raise ValidationError(_("Only photos (JPEG, PNG, WebP or GIF) can be attached."))
+        photo = AppealPhoto(appeal=appeal, event=event, uploaded_by=by if by and by.is_authenticated else None)
+        photo.image.save(upload.name or "photo.jpg", upload, save=True)
+
+
+# --- intake ------------------------------------------------------------------------------------
+
+
+def _place(node: OrgNode | None, household: Household | None, reporter: Resident | None) -> OrgNode:
+    if household is not None:
+        return household.micro_grid or household.grid
+    if node is not None:
+        return node
+    if reporter is not None:
+        return reporter.household.micro_grid or reporter.household.grid
+    raise ValidationError(_("Say where the problem is: pick a household or a place."))
+
+
+def _first_receiver(place: OrgNode, channel: str, by) -> OrgNode:
+    """首接负责: a grid worker filing on their rounds owns what they found in their own grid; everything
+    else is owned by the place's community, whose staff dispatch it."""
+    if by is not None and channel in (Channel.VISIT, Channel.SNAPSHOT):
+        grid = routing.grid_of(place)
+        if grid is not None and any(
+            a.role == Role.GRID_WORKER and a.node_id == grid.pk for a in getattr(by, "active_assignments", [])
+        ):
+            return grid
+    return routing.community_of(place) or place
+
+
+@transaction.atomic
+def appeal_file(
+    *, by, category: Category, title: str, description: str, channel: str, node: OrgNode | None = None,
+    household: Household | None = None, reporter: Resident | None = None, reporter_name: str = "",
+    reporter_phone: str = "", address: str = "", lng: float | None = None, lat: float | None = None,
+    attributes: dict | None = None, photos=(), client=None, submitted_at: dt.datetime | None = None,
+) -> Appeal:
+    """File an appeal: place and org node derived, owner set, deadlines computed, routed (and
+    dispatched at once when the rule says so), audited."""
+    if not category.is_active:
+        raise ValidationError(_("This category is no longer in use."))
+    if channel not in Channel.values:
+        raise ValidationError(_("Unknown channel."))
+    title, description = (title or "").strip(), (description or "").strip()
+    if not description:
+        raise ValidationError(_("Describe the problem."))
+    title = title or description[:30]
+    place = _place(node, household, reporter)
+    own = by is not None and reporter is not None and reporter.user_id == getattr(by, "pk", None)
+    if by is not None and client is None and not own and not policies.can_file_for_others(by, place.path):
+        raise PermissionDenied(_("You may not file appeals for this place."))
+    attributes = clean_attributes(category, attributes or {})
+    phone = ""
+    if reporter_phone:
+        try:
+            phone = normalize_phone(reporter_phone)
+        except PIIError as exc:
+            raise ValidationError(str(exc)) from None
+    now = submitted_at or _now()
+    owner = _first_receiver(place, channel, by)
+    due = routing.deadlines(routing.policy_for(category), now)
+    appeal = Appeal(
+        number="", title=title[:120], description=description, category=category, channel=channel,
+        node=place, org_path=place.path, household=household or (reporter.household if reporter else None),
+        address=(address or (household.address if household else "")).strip()[:200], lng=lng, lat=lat,
+        attributes=attributes, reporter=reporter,
+        reporter_name=(reporter_name or (reporter.name if reporter else "")).strip()[:50],
+        reporter_phone_enc=encrypt(phone), reporter_phone_hash=blind_index("phone", phone),
+        reporter_phone_masked=mask_phone(phone), filed_by=by if by and by.is_authenticated else None, client=client,
+        owner_node=owner, owner_path=owner.path, submitted_at=now, response_due=due.response_due,
+        resolve_due=due.resolve_due, due_soon_at=due.due_soon_at, deadline_unconfirmed=due.unconfirmed,
+    )
+    appeal.number = f"T{now:%Y%m%d%H%M%S%f}"  # unique placeholder until the id is known
+    appeal.save()
+    appeal.number = f"{timezone.localtime(now):%Y%m%d}{appeal.pk:06d}"
+    Appeal.objects.filter(pk=appeal.pk).update(number=appeal.number)
+    event = _event(appeal, "file", by, at=now, data={"channel": channel})
+    _photos(appeal, event, photos, by)
+    if reporter is not None and reporter.user_id:
+        AppealFollower.objects.create(appeal=appeal, user_id=reporter.user_id, resident=reporter)
+    elif by is not None and by.is_authenticated and not by.can(Perm.WORKBENCH):
+        AppealFollower.objects.create(appeal=appeal, user=by)
+    _audit(appeal, by, "file", category=category.code, channel=channel, node=str(place))
+    route = routing.route(place, category)
+    if route.auto_dispatch:
+        appeal_dispatch(appeal=appeal, by=None, to_node=route.node, to_unit=route.unit,
+                        note=_("Dispatched automatically by the routing table."))
+    events.appeal_changed(appeal, "file")
+    return appeal
+
+
+def clean_attributes(category: Category, values: dict) -> dict:
+    """Check the answers to a category's form fields (Open311 attributes)."""
+    out, errors = {}, []
+    for field in category.form_fields or []:
+        code = field.get("code")
+        value = values.get(code)
+        if value in (None, "", []):
+            if field.get("required"):
+                errors.append(_("“%(name)s” is required.") % {"name": field.get("description") or code})
+            continue
+        kind = field.get("datatype", "string")
+        keys = {str(v.get("key")) for v in field.get("values", [])}
+        if kind == "number":
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                errors.append(_("“%(name)s” must be a number.") % {"name": field.get("description") or code})
+                continue
+        elif kind == "singlevaluelist" and str(value) not in keys:
+            errors.append(_("“%(name)s” must be one of the listed values.") % {"name": field.get("description") or code})
+            continue
+        elif kind == "multivaluelist":
+            value = value if isinstance(value, list) else [value]
+            if not {str(v) for v in value} <= keys:
+                errors.append(_("“%(name)s” must be among the listed values.") % {"name": field.get("description") or code})
+                continue
+        out[code] = value
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+# --- dispatch and handling ----------------------------------------------------------------------
+
+
+def _handler_fields(to_node: OrgNode | None, to_unit: Unit | None) -> dict:
+    if (to_node is None) == (to_unit is None):
+        raise ValidationError(_("Choose one handling unit: an org node or a department / partner unit."))
+    if to_node is not None and to_node.kind not in (NodeKind.COMMUNITY, NodeKind.GRID, NodeKind.MICRO_GRID, NodeKind.SUBDISTRICT):
+        raise ValidationError(_("An appeal is handled by a subdistrict, community, grid or unit."))
+    return {
+        "handler_node": to_node, "handler_unit": to_unit,
+        "handler_path": to_node.path if to_node is not None else "",
+    }
+
+
+@transaction.atomic
+def appeal_dispatch(*, appeal: Appeal, by, to_node: OrgNode | None = None, to_unit: Unit | None = None,
+                    note: str = "") -> Appeal:
+    """派单: the owner sends the appeal to a handling unit (the routing table suggests one)."""
+    _check(appeal, "dispatch")
+    if by is not None and not policies.can_dispatch(by, appeal):
+        raise PermissionDenied(_("Only the first receiver's staff may dispatch this appeal."))
+    fields = _handler_fields(to_node, to_unit)
+    before = appeal.status
+    _move(appeal, "dispatch", Status.DISPATCHED, dispatched_at=_now(), accepted_by=None, accepted_at=None, **fields)
+    handler = to_unit or to_node
+    _event(appeal, "dispatch", by, from_status=before, note=note, data={"to": str(handler)})
+    _audit(appeal, by, "dispatch", handler=str(handler))
+    events.appeal_changed(appeal, "dispatch")
+    return appeal
+
+
+@transaction.atomic
+def appeal_accept(*, appeal: Appeal, by, note: str = "") -> Appeal:
+    """签收: one handler takes it. Two at once: exactly one wins, the other is told who did."""
+    _check(appeal, "accept")
+    if not policies.can_handle(by, appeal):
+        raise PermissionDenied(_("This appeal was dispatched to another unit."))
+    now = _now()
+    _move(appeal, "accept", Status.ACCEPTED, accepted_by=by, accepted_at=now,
+          responded_on_time=now <= appeal.response_due)
+    _event(appeal, "accept", by, from_status=Status.DISPATCHED, note=note)
+    _audit(appeal, by, "accept")
+    return appeal
+
+
+@transaction.atomic
+def appeal_return(*, appeal: Appeal, by, reason: str) -> Appeal:
+    """退单: not ours. Back to the first receiver with a reason; kept in the ledger."""
+    _check(appeal, "return")
+    if not policies.can_handle(by, appeal):
+        raise PermissionDenied(_("Only the handling unit may return this appeal."))
+    if len((reason or "").strip()) < 2:
+        raise ValidationError(_("Say why the appeal is not yours."))
+    before = appeal.status
+    _move(appeal, "return", Status.SUBMITTED, handler_node=None, handler_unit=None, handler_path="",
+          accepted_by=None, accepted_at=None, return_count=F("return_count") + 1)
+    appeal.return_count += 1
+    _event(appeal, "return", by, from_status=before, note=reason, data={"ledger": True})
+    _audit(appeal, by, "return", reason=reason)
+    events.appeal_changed(appeal, "return")
+    return appeal
+
+
+@transaction.atomic
+def appeal_resolve(*, appeal: Appeal, by, result: str, photos=()) -> Appeal:
+    """办结: the handler says what was done, with photos."""
+    _check(appeal, "resolve")
+    if not policies.can_handle(by, appeal):
+        raise PermissionDenied(_("Only the handling unit may resolve this appeal."))
+    result = (result or "").strip()
+    if len(result) < 2:
+        raise ValidationError(_("Say what was done."))
+    now = _now()
+    _move(appeal, "resolve", Status.RESOLVED, resolved_at=now, result=result,
+          resolved_on_time=now <= appeal.resolve_due, rating_resolved=None, satisfaction="", rated_at=None,
+          rating_comment="", rated_by_callback=False)
+    event = _event(appeal, "resolve", by, from_status=Status.ACCEPTED, note=result)
+    _photos(appeal, event, photos, by)
+    _audit(appeal, by, "resolve", result=result)
+    events.appeal_changed(appeal, "resolve")
+    return appeal
+
+
+@transaction.atomic
+def appeal_verify(*, appeal: Appeal, by, ok: bool = True, note: str = "") -> Appeal:
+    """核查: the first receiver's staff check the work; not done sends it back to the handler."""
+    action = "verify" if ok else "verify_reject"
+    _check(appeal, action)
+    if not policies.can_dispatch(by, appeal):
+        raise PermissionDenied(_("Only the first receiver's staff may check this appeal."))
+    if ok:
+        _move(appeal, action, Status.VERIFIED, verified_at=_now())
+    else:
+        if len((note or "").strip()) < 2:
+            raise ValidationError(_("Say what is still to be done."))
+        _move(appeal, action, Status.ACCEPTED, resolved_at=None, resolved_on_time=None)
+    _event(appeal, action, by, from_status=Status.RESOLVED, note=note)
+    _audit(appeal, by, action, note=note)
+    return appeal
+
+
+@transaction.atomic
+def appeal_close(*, appeal: Appeal, by, note: str = "") -> Appeal:
+    """结案."""
+    _check(appeal, "close")
+    if not policies.can_dispatch(by, appeal):
+        raise PermissionDenied(_("Only the first receiver's staff may close this appeal."))
+    _move(appeal, "close", Status.CLOSED, closed_at=_now())
+    _event(appeal, "close", by, from_status=Status.VERIFIED, note=note)
+    _audit(appeal, by, "close")
+    events.appeal_changed(appeal, "close")
+    return appeal
+
+
+# --- ratings and reopening ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def appeal_rate(*, appeal: Appeal, by, resolved: bool, satisfaction: str, comment: str = "",
+                callback: bool = False) -> Appeal:
+    """评价 by the resident, or 回访 recorded by staff after a phone call. Unsatisfied reopens the
+    appeal when the category's policy says so and it has not been reopened too often."""
+    _check(appeal, "rate")
+    if satisfaction not in Satisfaction.values:
+        raise ValidationError(_("Choose satisfied, basically satisfied or unsatisfied."))
+    if callback:
+        if not policies.can_callback(by, appeal):
+            raise PermissionDenied(_("Only the first receiver's staff record callbacks."))
+    elif not policies.can_rate(by, appeal):
+        raise PermissionDenied(_("Only the person who filed the appeal may rate it."))
+    if appeal.rated_at is not None:
+        raise TransitionError(_("This appeal has been rated already."))
+    now = _now()
+    updated = Appeal.objects.filter(pk=appeal.pk, rated_at__isnull=True, status=appeal.status).update(
+        rating_resolved=resolved, satisfaction=satisfaction, rating_comment=(comment or "").strip(), rated_at=now,
+        rated_by_callback=callback, updated_at=now,
+    )
+    if not updated:
+        raise TransitionError(_("This appeal has been rated already."))
+    appeal.rating_resolved, appeal.satisfaction, appeal.rated_at = resolved, satisfaction, now
+    appeal.rating_comment, appeal.rated_by_callback = (comment or "").strip(), callback
+    _event(appeal, "callback" if callback else "rate", by, from_status=appeal.status, note=comment,
+           data={"resolved": resolved, "satisfaction": satisfaction})
+    _audit(appeal, by, "callback" if callback else "rate", satisfaction=satisfaction, resolved=resolved)
+    policy = routing.policy_for(appeal.category)
+    unhappy = satisfaction == Satisfaction.UNSATISFIED or not resolved
+    if unhappy and policy.reopen_on_unsatisfied and appeal.reopen_count < policy.max_reopens:
+        appeal_reopen(appeal=appeal, by=None, reason=comment or _("The resident is not satisfied."))
+    return appeal
+
+
+@transaction.atomic
+def appeal_reopen(*, appeal: Appeal, by, reason: str) -> Appeal:
+    """重办: back to the same handler with a fresh resolution deadline; the rating is kept in the timeline."""
+    _check(appeal, "reopen")
+    if by is not None and not (policies.can_dispatch(by, appeal) or policies.can_supervise(by, appeal)):
+        raise PermissionDenied(_("Only the first receiver's staff may reopen this appeal."))
+    if appeal.handler_node_id is None and appeal.handler_unit_id is None:
+        raise TransitionError(_("This appeal has no handling unit to reopen it for."))
+    now = _now()
+    due = routing.deadlines(routing.policy_for(appeal.category), now)
+    before = appeal.status
+    _move(appeal, "reopen", Status.DISPATCHED, dispatched_at=now, accepted_by=None, accepted_at=None,
+          resolved_at=None, verified_at=None, closed_at=None, resolved_on_time=None,
+          resolve_due=due.resolve_due, due_soon_at=due.due_soon_at, due_state=DueState.NORMAL, escalated_at=None,
+          deadline_unconfirmed=due.unconfirmed, rating_resolved=None, satisfaction="", rated_at=None,
+          rating_comment="", rated_by_callback=False, reopen_count=F("reopen_count") + 1)
+    appeal.reopen_count += 1
+    _event(appeal, "reopen", by, from_status=before, note=reason, data={"ledger": True})
+    _audit(appeal, by, "reopen", reason=reason)
+    events.appeal_changed(appeal, "reopen")
+    return appeal
+
+
+# --- extension, void, supervise, merge ---------------------------------------------------------
+
+
+@transaction.atomic
+def extension_request(*, appeal: Appeal, by, days: int, reason: str) -> AppealRequest:
+    """延期申请 by the handler; the first receiver's staff decide."""
+    _check(appeal, "extension_request")
+    if not policies.can_handle(by, appeal):
+        raise PermissionDenied(_("Only the handling unit may ask for more time."))
+    if not 1 <= int(days) <= 30:
+        raise ValidationError(_("Ask for 1 to 30 working days."))
+    if len((reason or "").strip()) < 2:
+        raise ValidationError(_("Say why more time is needed."))
+    if appeal.requests.filter(kind=AppealRequest.Kind.EXTENSION, state=AppealRequest.State.PENDING).exists():
+        raise TransitionError(_("An extension request for this appeal is already waiting for a decision."))
+    req = AppealRequest.objects.create(appeal=appeal, kind=AppealRequest.Kind.EXTENSION, reason=reason,
+                                       extend_days=days, requested_by=by, requested_at=_now())
+    _event(appeal, "extension_request", by, from_status=appeal.status, note=reason, data={"days": days, "ledger": True})
+    _audit(appeal, by, "extension_request", days=days, reason=reason)
+    return req
+
+
+@transaction.atomic
+def extension_decide(*, request: AppealRequest, by, approve: bool, note: str = "") -> AppealRequest:
+    appeal = request.appeal
+    if not policies.can_dispatch(by, appeal) and not policies.can_supervise(by, appeal):
+        raise PermissionDenied(_("Only the first receiver's staff may decide on more time."))
+    updated = AppealRequest.objects.filter(pk=request.pk, state=AppealRequest.State.PENDING).update(
+        state=AppealRequest.State.APPROVED if approve else AppealRequest.State.REJECTED,
+        decided_by=by, decided_at=_now(), decision_note=note,
+    )
+    if not updated:
+        raise TransitionError(_("This request has been decided already."))
+    request.refresh_from_db()
+    if approve:
+        from gongzhi.core import workdays
+
+        due = workdays.add_working_days(appeal.resolve_due, request.extend_days)
+        Appeal.objects.filter(pk=appeal.pk).update(
+            resolve_due=due.at, due_soon_at=routing.due_soon(appeal.submitted_at, due.at,
+                                                             routing.policy_for(appeal.category).due_soon_percent),
+            due_state=DueState.NORMAL, extension_count=F("extension_count") + 1,
+            deadline_unconfirmed=appeal.deadline_unconfirmed or due.warning,
+        )
+        appeal.refresh_from_db()
+    _event(appeal, "extension_decide", by, from_status=appeal.status, note=note,
+           data={"approved": approve, "days": request.extend_days, "ledger": True})
+    _audit(appeal, by, "extension_decide", approved=approve, reason=note)
+    return request
+
+
+@transaction.atomic
+def void_request(*, appeal: Appeal, by, reason: str) -> AppealRequest:
+    """作废申请 (a duplicate, a prank, filed by mistake): the owner's or handler's staff ask, a supervisor decides."""
+    _check(appeal, "void")
+    if not (policies.can_dispatch(by, appeal) or policies.can_handle(by, appeal)):
+        raise PermissionDenied(_("You may not ask to void this appeal."))
+    if len((reason or "").strip()) < 2:
+        raise ValidationError(_("Say why the appeal should be voided."))
+    if appeal.requests.filter(kind=AppealRequest.Kind.VOID, state=AppealRequest.State.PENDING).exists():
+        raise TransitionError(_("A request to void this appeal is already waiting for a decision."))
+    req = AppealRequest.objects.create(appeal=appeal, kind=AppealRequest.Kind.VOID, reason=reason,
+                                       requested_by=by, requested_at=_now())
+    _event(appeal, "void_request", by, from_status=appeal.status, note=reason, public=False, data={"ledger": True})
+    _audit(appeal, by, "void_request", reason=reason)
+    return req
+
+
+@transaction.atomic
+def void_decide(*, request: AppealRequest, by, approve: bool, note: str = "") -> AppealRequest:
+    appeal = request.appeal
+    if not policies.can_supervise(by, appeal):
+        raise PermissionDenied(_("Only a supervisor (subdistrict or county) may approve voiding."))
+    if approve:
+        _check(appeal, "void")
+    updated = AppealRequest.objects.filter(pk=request.pk, state=AppealRequest.State.PENDING).update(
+        state=AppealRequest.State.APPROVED if approve else AppealRequest.State.REJECTED,
+        decided_by=by, decided_at=_now(), decision_note=note,
+    )
+    if not updated:
+        raise TransitionError(_("This request has been decided already."))
+    request.refresh_from_db()
+    before = appeal.status
+    if approve:
+        _move(appeal, "void", Status.VOIDED, closed_at=_now())
+    _event(appeal, "void_decide", by, from_status=before, note=note, data={"approved": approve, "ledger": True})
+    _audit(appeal, by, "void_decide", approved=approve, reason=note)
+    return request
+
+
+@transaction.atomic
+def appeal_supervise(*, appeal: Appeal, by, note: str) -> Appeal:
+    """督办: a supervisor presses the handler; the handler and its supervisors are told."""
+    _check(appeal, "supervise")
+    if not policies.can_supervise(by, appeal):
+        raise PermissionDenied(_("Only subdistrict or county staff may supervise appeals."))
+    Appeal.objects.filter(pk=appeal.pk).update(supervise_count=F("supervise_count") + 1, updated_at=_now())
+    appeal.supervise_count += 1
+    _event(appeal, "supervise", by, from_status=appeal.status, note=note, public=False)
+    _audit(appeal, by, "supervise", note=note)
+    events.appeal_changed(appeal, "supervise")
+    return appeal
+
+
+@transaction.atomic
+def appeal_merge(*, appeal: Appeal, into: Appeal, by, note: str = "") -> Appeal:
+    """合并: a duplicate report joins the main appeal; its reporters follow the main one and hear the outcome."""
+    if appeal.pk == into.pk:
+        raise ValidationError(_("An appeal cannot be merged into itself."))
+    _check(appeal, "merge")
+    if into.status not in OPEN_STATUSES:
+        raise TransitionError(_("The main appeal is already finished; file or reopen instead."))
+    if not (policies.can_dispatch(by, appeal) and policies.can_dispatch(by, into)):
+        raise PermissionDenied(_("Only the first receiver's staff of both appeals may merge them."))
+    before = appeal.status
+    _move(appeal, "merge", Status.MERGED, merged_into=into, closed_at=_now())
+    followers = [
+        AppealFollower(appeal=into, user_id=f.user_id, resident_id=f.resident_id, from_appeal=appeal)
+        for f in appeal.followers.all()
+    ]
+    if appeal.reporter_id and not any(f.resident_id == appeal.reporter_id for f in followers):
+        followers.append(AppealFollower(appeal=into, resident_id=appeal.reporter_id,
+                                        user_id=appeal.reporter.user_id, from_appeal=appeal))
+    AppealFollower.objects.bulk_create(followers)
+    _event(appeal, "merge", by, from_status=before, note=note, data={"into": into.number})
+    _event(into, "merge", by, from_status=into.status, note=note, public=False, data={"from": appeal.number})
+    _audit(appeal, by, "merge", into=into.number)
+    return appeal

@@ -1,0 +1,75 @@
+"""Who may do what to an appeal: small predicates over the user's roles and the appeal's places.
+
+- the *owner* (first receiver, 首接负责) dispatches: APPEALS_DISPATCH over ``owner_path``;
+- the *handler* accepts, resolves, returns, asks for time: APPEALS_HANDLE over ``handler_path``,
+  or a role held for ``handler_unit``;
+- the *dispatcher's chain* verifies, closes, merges, approves extensions: APPEALS_DISPATCH over
+  ``owner_path``;
+- *supervisors* supervise and approve voiding: APPEALS_SUPERVISE over the place (``org_path``);
+- the *reporter* (or a follower) rates and follows.
+"""
+
+from __future__ import annotations
+
+from gongzhi.accounts.roles import Perm, Role
+
+from .models import Appeal
+
+
+def _authenticated(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.is_active
+
+
+def unit_ids(user) -> set[int]:
+    """The units a user handles for (department handlers, partner-unit contacts)."""
+    if not _authenticated(user):
+        return set()
+    return {
+        a.unit_id for a in user.active_assignments
+        if a.unit_id and a.role in (Role.DEPARTMENT_HANDLER, Role.PARTNER_CONTACT)
+    }
+
+
+def can_dispatch(user, appeal: Appeal) -> bool:
+    return _authenticated(user) and user.can(Perm.APPEALS_DISPATCH, appeal.owner_path)
+
+
+def can_handle(user, appeal: Appeal) -> bool:
+    if not _authenticated(user):
+        return False
+    if appeal.handler_unit_id:
+        return appeal.handler_unit_id in unit_ids(user)
+    return bool(appeal.handler_path) and user.can(Perm.APPEALS_HANDLE, appeal.handler_path)
+
+
+def can_supervise(user, appeal: Appeal) -> bool:
+    return _authenticated(user) and user.can(Perm.APPEALS_SUPERVISE, appeal.org_path)
+
+
+def is_reporter(user, appeal: Appeal) -> bool:
+    """The resident the appeal is for, the account that filed it as a resident, or a follower."""
+    if not _authenticated(user):
+        return False
+    if appeal.reporter_id and appeal.reporter.user_id == user.pk:
+        return True
+    if appeal.filed_by_id == user.pk and not user.can(Perm.WORKBENCH):
+        return True
+    return appeal.followers.filter(user=user).exists()
+
+
+def can_rate(user, appeal: Appeal) -> bool:
+    return is_reporter(user, appeal)
+
+
+def can_callback(user, appeal: Appeal) -> bool:
+    """Staff who record a phone callback (回访): the dispatcher's chain."""
+    return can_dispatch(user, appeal) or can_supervise(user, appeal)
+
+
+def can_file_for_others(user, org_path: str | None = None) -> bool:
+    return _authenticated(user) and user.can(Perm.APPEALS_FILE, org_path)
+
+
+def can_admin(user) -> bool:
+    """Global settings (categories, deadline policies, calendar, Open311 keys): county administrators."""
+    return _authenticated(user) and (user.is_superuser or user.has_role(Role.COUNTY_ADMIN))

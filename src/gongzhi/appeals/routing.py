@@ -1,0 +1,138 @@
+"""Routing and deadlines: which unit handles (node, category), and when an appeal is due."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Q
+
+from gongzhi.core import workdays
+from gongzhi.orgs.models import NodeKind, OrgNode, Unit
+
+from .models import Category, DeadlinePolicy, RoutingRule, TimeUnit
+
+STEP = OrgNode.steplen
+
+
+@dataclass
+class Route:
+    node: OrgNode | None
+    unit: Unit | None
+    auto_dispatch: bool
+    rule: RoutingRule | None
+
+    @property
+    def label(self) -> str:
+        return str(self.unit or self.node or "")
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """The path itself and every ancestor's, deepest first."""
+    return [path[:i] for i in range(len(path), 0, -STEP)]
+
+
+def category_chain(category: Category) -> list[Category]:
+    chain, seen = [], set()
+    while category is not None and category.pk not in seen:
+        chain.append(category)
+        seen.add(category.pk)
+        category = category.parent
+    return chain
+
+
+def _level(node: OrgNode, kind: str) -> OrgNode | None:
+    """The node itself or its ancestor at ``kind``'s level, None when there is none above it."""
+    if node.kind == kind:
+        return node
+    return OrgNode.objects.filter(path__in=ancestor_paths(node.path), kind=kind).first()
+
+
+def grid_of(node: OrgNode) -> OrgNode | None:
+    return _level(node, NodeKind.GRID)
+
+
+def community_of(node: OrgNode) -> OrgNode | None:
+    return _level(node, NodeKind.COMMUNITY)
+
+
+def route(node: OrgNode, category: Category) -> Route:
+    """The handling unit for an appeal at ``node`` in ``category``: the rule at the deepest node on the
+    way up wins; at one node a rule for the category beats its parent category's beats "every
+    category". Without any rule the appeal's community handles it."""
+    chain = category_chain(category)
+    rank = {c.pk: i for i, c in enumerate(chain)}
+    rules = list(
+        RoutingRule.objects.filter(org_path__in=ancestor_paths(node.path))
+        .filter(Q(category__in=[c.pk for c in chain]) | Q(category__isnull=True))
+        .select_related("target_node", "target_unit")
+    )
+    rules.sort(key=lambda r: (-len(r.org_path), rank.get(r.category_id, len(chain))))
+    for rule in rules:
+        target = _target(rule, node)
+        if target is not None:
+            return Route(*target, auto_dispatch=rule.auto_dispatch, rule=rule)
+    return Route(community_of(node) or node, None, auto_dispatch=False, rule=None)
+
+
+def _target(rule: RoutingRule, node: OrgNode):
+    if rule.target == RoutingRule.Target.OWN_GRID:
+        grid = grid_of(node)
+        return (grid, None) if grid else None
+    if rule.target == RoutingRule.Target.OWN_COMMUNITY:
+        community = community_of(node)
+        return (community, None) if community else None
+    if rule.target == RoutingRule.Target.NODE and rule.target_node_id:
+        return (rule.target_node, None)
+    if rule.target == RoutingRule.Target.UNIT and rule.target_unit_id:
+        return (None, rule.target_unit)
+    return None
+
+
+# --- deadlines ---------------------------------------------------------------------------------
+
+DEFAULT_POLICY = {"name": "普通", "response_amount": 2, "response_unit": TimeUnit.WORKING_HOURS,
+                  "resolve_amount": 7, "resolve_unit": TimeUnit.WORKING_DAYS}
+
+
+def policy_for(category: Category) -> DeadlinePolicy:
+    """The category's policy, else the nearest parent's, else the default ordinary policy."""
+    for c in category_chain(category):
+        if c.policy_id:
+            return c.policy
+    policy, _created = DeadlinePolicy.objects.get_or_create(name=DEFAULT_POLICY["name"], defaults=DEFAULT_POLICY)
+    return policy
+
+
+def due_after(start: dt.datetime, amount: int, unit: str) -> workdays.Deadline:
+    if unit == TimeUnit.WORKING_HOURS:
+        return workdays.add_working_hours(start, amount)
+    if unit == TimeUnit.WORKING_DAYS:
+        return workdays.add_working_days(start, amount)
+    if unit == TimeUnit.NATURAL_DAYS:
+        return workdays.add_natural_hours(start, amount * 24)
+    return workdays.add_natural_hours(start, amount)
+
+
+@dataclass
+class Deadlines:
+    response_due: dt.datetime
+    resolve_due: dt.datetime
+    due_soon_at: dt.datetime
+    unconfirmed: bool
+
+
+def deadlines(policy: DeadlinePolicy, start: dt.datetime) -> Deadlines:
+    response = due_after(start, policy.response_amount, policy.response_unit)
+    resolve = due_after(start, policy.resolve_amount, policy.resolve_unit)
+    return Deadlines(
+        response_due=response.at,
+        resolve_due=resolve.at,
+        due_soon_at=due_soon(start, resolve.at, policy.due_soon_percent),
+        unconfirmed=response.warning or resolve.warning,
+    )
+
+
+def due_soon(start: dt.datetime, due: dt.datetime, percent: int) -> dt.datetime:
+    """Yellow when ``percent`` of the time from start to due is left."""
+    return due - (due - start) * (max(0, min(percent, 100)) / 100)
