@@ -75,6 +75,8 @@ INSTALLED_APPS = [
     "gongzhi.accounts",
     "gongzhi.orgs",
     "gongzhi.appeals",
+    "gongzhi.notify",
+    "gongzhi.dashboards",
 ]
 
 MIDDLEWARE = [

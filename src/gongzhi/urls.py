@@ -12,6 +12,10 @@ urlpatterns = [
     path("core/", include("gongzhi.core.urls")),
     path("registry/", include("gongzhi.orgs.urls")),
     path("registry/excel/", include("gongzhi.orgs.urls_excel")),
+    path("appeals/", include("gongzhi.appeals.urls")),
+    path("open311/v2/", include("gongzhi.appeals.open311_urls")),
+    path("dashboards/", include(("gongzhi.dashboards.urls", "dashboards"))),
+    path("notices/", include(("gongzhi.notify.urls", "notify"))),
     path("api/v1/", api.urls),
     path("healthz", core_views.healthz, name="healthz"),
 ]
