@@ -181,6 +181,7 @@ def resident_filter(
     return qs
 
 
+_IDS_CAP = 2000
 _INITIALS_RE = re.compile(r"^[A-Za-z]{1,10}$")
 _ID_LIKE_RE = re.compile(r"^\d{17}[\dXx]$")
 _PHONE_LIKE_RE = re.compile(r"^\+?[\d\- ]{7,16}$")
@@ -188,7 +189,7 @@ _PHONE_LIKE_RE = re.compile(r"^\+?[\d\- ]{7,16}$")
 
 def search_q(text: str) -> Q:
     """What a search box means: an ID number or phone (exact, through the keyed hash), pinyin
-    initials (prefix), the start of a name, or part of a house address."""
+    initials (prefix), the start of a name, or part of a house address (three characters or more)."""
     text = text.strip()
     if _ID_LIKE_RE.match(text):
         return Q(id_number_hash=blind_index("id", normalize_id_number(text)))
@@ -200,8 +201,14 @@ def search_q(text: str) -> Q:
     if _INITIALS_RE.match(text):
         return Q(name_initials__startswith=text.lower())
     # Names match from the start (full name, or surname and the first characters: an index
-    # prefix scan); addresses match anywhere (a trigram index on PostgreSQL).
-    return Q(name__startswith=text) | Q(household__address__contains=text)
+    # prefix scan); addresses match anywhere (a trigram index on PostgreSQL). The households are
+    # looked up first so the two tests combine as an index OR instead of a join over every row.
+    if len(text) < 3:  # a trigram index cannot serve one or two characters; a name prefix can
+        return Q(name__startswith=text)
+    household_ids = list(Household.objects.filter(address__contains=text).values_list("id", flat=True)[:_IDS_CAP + 1])
+    if len(household_ids) > _IDS_CAP:  # a broad text: most rows match, a plain join finds them fast
+        return Q(name__startswith=text) | Q(household__address__contains=text)
+    return Q(name__startswith=text) | Q(household_id__in=household_ids)
 
 
 def care_residents(user, node: OrgNode) -> QuerySet[Resident]:
