@@ -74,6 +74,9 @@ def test_nodes_parent_filter_out_of_scope_looks_like_missing(reg, client):
     assert ids(get(worker, "/nodes")) == sorted([t.grid_a1.pk, t.micro_a1.pk])
     empty = {"items": [], "count": 0}
     assert get(worker, "/nodes", parent=t.comm_b.pk) == get(worker, "/nodes", parent=999999) == empty
+    # The same for the lists filtered by the node a record lies under.
+    for path in ("/households", "/residents", "/party-members", "/party-organizations"):
+        assert get(worker, path, node=t.comm_b.pk) == get(worker, path, node=999999) == empty, path
 
 
 def test_node_tree_nested_to_depth(reg, client):

@@ -28,7 +28,7 @@ def test_create_writes_audit_with_masked_pii(tree):
 
 
 def test_duplicate_id_refused(tree):
-    with pytest.raises(ValidationError, match="already registered"):
+    with pytest.raises(ValidationError, match="该身份证号的居民已登记"):
         actions.resident_create(household=tree.household_a, name="重复", id_number=tree.resident_a.reveal_id_number())
 
 

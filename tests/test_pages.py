@@ -38,7 +38,7 @@ PAGE_CONTENT = [
     ("household", lambda t: reverse("orgs:household", args=[t.household_a.pk]), ["张建国", "138****1111", "第一微网格"]),
     ("resident", lambda t: reverse("orgs:resident", args=[t.resident_a.pk]), ["张建国", "138****1111", "汉族"]),
     ("residents", lambda t: reverse("orgs:residents"), ["张建国", "李秀英", "王小明"]),
-    ("search", lambda t: reverse("orgs:search") + "?q=滨河", ["张建国", "滨河小区1栋1单元101"]),
+    ("search", lambda t: reverse("orgs:search") + "?q=滨河小区", ["张建国", "滨河小区1栋1单元101"]),
     ("mobile", lambda t: reverse("orgs:mobile"), ["张建国"]),
     ("party", lambda t: reverse("orgs:party"), ["城东社区第一网格党支部"]),
     ("party_org", lambda t: reverse("orgs:party_org", args=[t.branch_a.pk]), ["城东社区第一网格党支部", "第一网格"]),
@@ -73,7 +73,7 @@ def test_home_sends_each_role_to_its_page(client, tree):
         assert client.get("/").url == url, role
     client.force_login(make_user("nobody"))
     response = client.get("/")
-    assert response.status_code == 200 and "No roles yet" in text(response)
+    assert response.status_code == 200 and "您还没有任何角色" in text(response)
     client.logout()
     assert client.get("/").url.startswith(reverse("accounts:login"))
 
@@ -176,7 +176,7 @@ def test_resident_list_keyset_pages(as_role, tree):
 def test_resident_list_count_is_capped(as_role, tree, monkeypatch):
     monkeypatch.setattr(org_views, "COUNT_CAP", 2)
     response = as_role(Role.COUNTY_ADMIN).get(reverse("orgs:residents"))
-    assert response.context["more"] and "More than 2 residents" in text(response)
+    assert response.context["more"] and "超过 2 名居民" in text(response)
 
 
 def test_resident_list_queries_do_not_grow_with_rows(as_role, tree, django_assert_num_queries):
@@ -237,7 +237,7 @@ def test_mine_page(client, tree):
     client.force_login(tree.users[Role.RESIDENT])
     response = client.get(reverse("orgs:mine"))
     assert response.context["household"] == tree.household_a
-    assert "138****1111" in text(response) and "Reveal" not in text(response)
+    assert "138****1111" in text(response) and "查看完整信息" not in text(response)
     client.force_login(tree.users[Role.COUNTY_ADMIN])
     assert client.get(reverse("orgs:mine")).context["me"] is None
 
@@ -307,7 +307,7 @@ def test_edit_resident_error_writes_nothing(as_role, tree):
         "phone": "12345", "relation": "head", "residency": "floating", "ethnicity": "汉族", "care_groups": [],
     })
     assert response.status_code == 200
-    assert "11-digit mobile number" in text(response) and 'data-testid="form-errors"' in text(response)
+    assert "11 位手机号" in text(response) and 'data-testid="form-errors"' in text(response)
     r = Resident.objects.get(pk=tree.resident_a.pk)
     assert r.residency == "registered" and r.phone_masked == "138****1111"
     assert CareTag.objects.filter(resident=r).count() == 2 and AuditEvent.objects.count() == before
@@ -369,7 +369,7 @@ def test_move_resident_errors(as_role, tree):
     url = reverse("orgs:resident_move", args=[tree.resident_a.pk])
     for data in ({"relation": "other"}, {"to_household": tree.household_b.pk, "relation": "other"}):
         response = client.post(url, data)
-        assert response.status_code == 200 and "Choose the new household" in text(response)
+        assert response.status_code == 200 and "请从搜索结果中选择新住户" in text(response)
     assert Resident.objects.get(pk=tree.resident_a.pk).household_id == tree.household_a.pk
     assert not AuditEvent.objects.filter(action="resident.move").exists()
 

@@ -26,11 +26,11 @@ def test_known_public_sample_checksum():
 @pytest.mark.parametrize(
     "value, words",
     [
-        ("12345", "17 digits"),
-        ("990105194912310021", "region"),
-        ("110105194902300026", "real date"),
-        ("110105194912310021", "check digit"),
-        ("110105209912310025", "out of range"),
+        ("12345", "17 位数字"),
+        ("990105194912310021", "行政区划代码"),
+        ("110105194902300026", "不是有效日期"),
+        ("110105194912310021", "校验码错误"),
+        ("110105209912310025", "超出合理范围"),
     ],
 )
 def test_bad_ids_are_refused_with_reason(value, words):

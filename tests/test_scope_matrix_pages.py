@@ -100,7 +100,7 @@ def test_list_pages(client, tree, role):
     scope = Scope(tree, role)
     client.force_login(scope.user)
     for name, perm in LIST_PAGES:
-        response = client.get(reverse(name), {"q": "小区"} if name == "orgs:search" else {})
+        response = client.get(reverse(name), {"q": "小区1栋"} if name == "orgs:search" else {})
         assert response.status_code == (200 if scope.holds(perm) else 403), f"{role} {name}"
     assert client.get(reverse("orgs:mine")).status_code == 200
 
@@ -113,7 +113,7 @@ def test_list_pages_show_only_the_scope(client, tree, role):
         expected = sorted(r.name for r in Resident.objects.all() if scope.resident(r))
         rows = client.get(reverse("orgs:residents")).context["rows"]
         assert sorted(r.name for r in rows) == expected
-        found = client.get(reverse("orgs:search"), {"q": "小区"}).context["residents"]
+        found = client.get(reverse("orgs:search"), {"q": "小区1栋"}).context["residents"]
         assert sorted(r.name for r in found) == sorted(
             r.name for r in Resident.objects.filter(household__address__contains="小区") if scope.resident(r)
         )

@@ -38,6 +38,8 @@ api = NinjaAPI(
 )
 api.add_router("/auth", accounts_router)
 api.add_router("/", orgs_router)
+api.add_router("/", "gongzhi.appeals.api.router")
+api.add_router("/metrics", "gongzhi.dashboards.api.router")
 
 
 def _error(request, status: int, detail, **headers):

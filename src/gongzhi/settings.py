@@ -171,6 +171,19 @@ X_FRAME_OPTIONS = "DENY"
 # Imports at or above this many rows run on the task worker with a progress bar.
 IMPORT_BACKGROUND_ROWS = int(os.environ.get("GONGZHI_IMPORT_BACKGROUND_ROWS", "500"))
 
+# Notifications (docs/deploy.md, "Notifications"): links in messages, the sweep's period, e-mail
+# (sent only when GONGZHI_EMAIL_HOST is set).
+GONGZHI_BASE_URL = os.environ.get("GONGZHI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+GONGZHI_SWEEP_MINUTES = float(os.environ.get("GONGZHI_SWEEP_MINUTES", "5"))
+EMAIL_HOST = os.environ.get("GONGZHI_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("GONGZHI_EMAIL_PORT", "465"))
+EMAIL_HOST_USER = os.environ.get("GONGZHI_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("GONGZHI_EMAIL_PASSWORD", "")
+EMAIL_USE_SSL = os.environ.get("GONGZHI_EMAIL_SECURITY", "ssl") == "ssl"
+EMAIL_USE_TLS = os.environ.get("GONGZHI_EMAIL_SECURITY", "ssl") == "starttls"
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("GONGZHI_EMAIL_FROM", EMAIL_HOST_USER or "gongzhi@localhost")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -20,7 +20,7 @@ PAGES = {
         ("household-move", lambda t: f"/registry/household/{t.household_a.pk}/move/", "[data-testid=household-move-form]", "第二网格"),
         ("resident-move", lambda t: f"/registry/resident/{t.resident_a.pk}/move/?q=城东", "[data-testid=household-matches]", "城东社区二组12号"),
         ("residents", lambda t: "/registry/residents/", "[data-testid=resident-table]", "王小明"),
-        ("search", lambda t: "/registry/search/?q=滨河", "[data-testid=search-results]", "张建国"),
+        ("search", lambda t: "/registry/search/?q=滨河小区", "[data-testid=search-results]", "张建国"),
         ("party", lambda t: "/registry/party/", "[data-testid=party-orgs]", "城东社区第一网格党支部"),
         ("party-org", lambda t: f"/registry/party/{t.branch_a.pk}/", "[data-testid=party-org-props]", "第一网格"),
         ("units", lambda t: "/registry/units/", "main", "县供电公司"),

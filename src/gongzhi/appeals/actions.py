@@ -11,7 +11,8 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -100,6 +101,18 @@ def _event(appeal: Appeal, kind: str, by, *, from_status: str = "", note: str = 
     )
 
 
+def stale_message(appeal: Appeal) -> str:
+    """What someone acting on an old copy of the appeal is told: who changed it last, when, and its state now."""
+    current = Appeal.objects.get(pk=appeal.pk)
+    last = current.events.order_by("-at", "-id").first()
+    who = last.actor_name if last and last.actor_name else _("someone else")
+    when = timezone.localtime(last.at).strftime("%H:%M") if last else ""
+    return _("%(who)s already %(action)s this appeal at %(when)s; it is now %(state)s.") % {
+        "who": who, "action": ACTION_LABELS.get(last.kind, last.kind) if last else "", "when": when,
+        "state": Status(current.status).label,
+    }
+
+
 def _move(appeal: Appeal, action: str, to_status: str, **fields) -> None:
     """Change state only if nobody changed it since we read it; else tell who did."""
     allowed = ALLOWED_FROM[action]
@@ -107,15 +120,7 @@ def _move(appeal: Appeal, action: str, to_status: str, **fields) -> None:
         status=to_status, updated_at=_now(), **fields
     )
     if not updated:
-        current = Appeal.objects.select_related("accepted_by").get(pk=appeal.pk)
-        last = current.events.order_by("-at", "-id").first()
-        who = last.actor_name if last and last.actor_name else _("someone else")
-        when = timezone.localtime(last.at).strftime("%H:%M") if last else ""
-        raise TransitionError(
-            _("%(who)s already %(action)s this appeal at %(when)s; it is now %(state)s.")
-            % {"who": who, "action": ACTION_LABELS.get(last.kind, last.kind) if last else "", "when": when,
-               "state": Status(current.status).label}
-        )
+        raise TransitionError(stale_message(appeal))
     appeal.status = to_status
     for key, value in fields.items():
         if not hasattr(value, "resolve_expression"):
@@ -131,13 +136,14 @@ def _photos(appeal: Appeal, event: AppealEvent, photos, by) -> None:
     photos = list(photos or [])
     if len(photos) > MAX_PHOTOS:
         raise ValidationError(_("At most %(n)s photos.") % {"n": MAX_PHOTOS})
-    for upload in photos:
+    for upload in photos:  # every photo is checked before any is stored: a refusal leaves no file behind
         head = upload.read(12)
         upload.seek(0)
         if upload.size > MAX_PHOTO_BYTES:
             raise ValidationError(_("A photo may be at most 10 MB."))
         if not head.startswith(_IMAGE_MAGIC):
             raise ValidationError(_("Only photos (JPEG, PNG, WebP or GIF) can be attached."))
+    for upload in photos:
         photo = AppealPhoto(appeal=appeal, event=event, uploaded_by=by if by and by.is_authenticated else None)
         photo.image.save(upload.name or "photo.jpg", upload, save=True)
 
@@ -298,10 +304,16 @@ def appeal_accept(*, appeal: Appeal, by, note: str = "") -> Appeal:
     if not policies.can_handle(by, appeal):
         raise PermissionDenied(_("This appeal was dispatched to another unit."))
     now = _now()
+    # The first acceptance decides whether the response was on time (docs/metrics.md): accepting again
+    # after a return or a reopen does not turn an on-time response into a late one.
+    on_time = now <= appeal.response_due
     _move(appeal, "accept", Status.ACCEPTED, accepted_by=by, accepted_at=now,
-          responded_on_time=now <= appeal.response_due)
+          responded_on_time=Coalesce(F("responded_on_time"), Value(on_time)))
+    if appeal.responded_on_time is None:
+        appeal.responded_on_time = on_time
     _event(appeal, "accept", by, from_status=Status.DISPATCHED, note=note)
     _audit(appeal, by, "accept")
+    events.appeal_changed(appeal, "accept")
     return appeal
 
 
@@ -358,6 +370,7 @@ def appeal_verify(*, appeal: Appeal, by, ok: bool = True, note: str = "") -> App
         _move(appeal, action, Status.ACCEPTED, resolved_at=None, resolved_on_time=None)
     _event(appeal, action, by, from_status=Status.RESOLVED, note=note)
     _audit(appeal, by, action, note=note)
+    events.appeal_changed(appeal, action)
     return appeal
 
 
@@ -404,6 +417,7 @@ def appeal_rate(*, appeal: Appeal, by, resolved: bool, satisfaction: str, commen
     _event(appeal, "callback" if callback else "rate", by, from_status=appeal.status, note=comment,
            data={"resolved": resolved, "satisfaction": satisfaction})
     _audit(appeal, by, "callback" if callback else "rate", satisfaction=satisfaction, resolved=resolved)
+    events.appeal_changed(appeal, "callback" if callback else "rate")
     policy = routing.policy_for(appeal.category)
     unhappy = satisfaction == Satisfaction.UNSATISFIED or not resolved
     if unhappy and policy.reopen_on_unsatisfied and appeal.reopen_count < policy.max_reopens:
@@ -482,6 +496,7 @@ def extension_decide(*, request: AppealRequest, by, approve: bool, note: str = "
     _event(appeal, "extension_decide", by, from_status=appeal.status, note=note,
            data={"approved": approve, "days": request.extend_days, "ledger": True})
     _audit(appeal, by, "extension_decide", approved=approve, reason=note)
+    events.appeal_changed(appeal, "extension_decide")
     return request
 
 
@@ -521,6 +536,7 @@ def void_decide(*, request: AppealRequest, by, approve: bool, note: str = "") ->
         _move(appeal, "void", Status.VOIDED, closed_at=_now())
     _event(appeal, "void_decide", by, from_status=before, note=note, data={"approved": approve, "ledger": True})
     _audit(appeal, by, "void_decide", approved=approve, reason=note)
+    events.appeal_changed(appeal, "void_decide")
     return request
 
 
@@ -561,4 +577,22 @@ def appeal_merge(*, appeal: Appeal, into: Appeal, by, note: str = "") -> Appeal:
     _event(appeal, "merge", by, from_status=before, note=note, data={"into": into.number})
     _event(into, "merge", by, from_status=into.status, note=note, public=False, data={"from": appeal.number})
     _audit(appeal, by, "merge", into=into.number)
+    events.appeal_changed(appeal, "merge")
     return appeal
+
+
+@transaction.atomic
+def appeal_follow(*, appeal: Appeal, by) -> AppealFollower:
+    """“Same problem? Follow it”: a resident joins an open appeal in their community instead of filing a
+    duplicate, may rate it and is told the outcome. Following twice changes nothing."""
+    if appeal.status not in OPEN_STATUSES:
+        raise TransitionError(_("This appeal is finished; file a new one if the problem is still there."))
+    if not policies.can_follow(by, appeal):
+        raise PermissionDenied(_("You may follow appeals in your own community only."))
+    follower = AppealFollower.objects.filter(appeal=appeal, user=by).first()
+    if follower is not None:
+        return follower
+    resident = Resident.objects.filter(user=by).first()
+    follower = AppealFollower.objects.create(appeal=appeal, user=by, resident=resident)
+    _audit(appeal, by, "follow")
+    return follower

@@ -33,3 +33,30 @@ def appeal_changed(appeal, kind: str) -> None:
                 log.exception("appeal listener %s failed for %s/%s", fn, appeal_id, kind)
 
     transaction.on_commit(run)
+
+
+# Changes made to many appeals at once (the deadline sweep's due_soon / overdue / escalate): one call
+# per batch, so a sweep that marks thousands of appeals enqueues a few tasks, not thousands.
+_batch_listeners: list[Callable[[list[int], str], None]] = []
+
+
+def listen_batch(fn: Callable[[list[int], str], None]) -> Callable[[list[int], str], None]:
+    if fn not in _batch_listeners:
+        _batch_listeners.append(fn)
+    return fn
+
+
+def appeals_changed(appeal_ids, kind: str) -> None:
+    """Tell the batch listeners, after commit, that ``appeal_ids`` went through ``kind``."""
+    ids = list(appeal_ids)
+    if not ids:
+        return
+
+    def run():
+        for fn in list(_batch_listeners):
+            try:
+                fn(ids, kind)
+            except Exception:  # as above: never fails the sweep
+                log.exception("appeal batch listener %s failed for %s x %s", fn, len(ids), kind)
+
+    transaction.on_commit(run)

@@ -236,6 +236,8 @@ class Appeal(models.Model):
             models.Index(fields=["handler_path", "status"], name="appeal_handler_status"),
             models.Index(fields=["status", "resolve_due"], name="appeal_status_due"),
             models.Index(fields=["owner_path", "status"], name="appeal_owner_status"),
+            # The staff list's order, newest first (migration 0002_list_indexes).
+            models.Index(fields=["submitted_at", "id"], name="appeal_submitted_id"),
         ]
 
     def __str__(self):

@@ -1,8 +1,8 @@
 """Who may do what to an appeal: small predicates over the user's roles and the appeal's places.
 
 - the *owner* (first receiver, 首接负责) dispatches: APPEALS_DISPATCH over ``owner_path``;
-- the *handler* accepts, resolves, returns, asks for time: APPEALS_HANDLE over ``handler_path``,
-  or a role held for ``handler_unit``;
+- the *handler* accepts, resolves, returns, asks for time: APPEALS_HANDLE over ``handler_path``
+  (from an area role), or a role held for ``handler_unit`` (unit roles handle only their unit's);
 - the *dispatcher's chain* verifies, closes, merges, approves extensions: APPEALS_DISPATCH over
   ``owner_path``;
 - *supervisors* supervise and approve voiding: APPEALS_SUPERVISE over the place (``org_path``);
@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from gongzhi.accounts.roles import Perm, Role
+from gongzhi.accounts.roles import ROLE_PERMS, Perm, Role
 
 from .models import Appeal
 
@@ -30,6 +30,20 @@ def unit_ids(user) -> set[int]:
     }
 
 
+UNIT_ROLES = (Role.DEPARTMENT_HANDLER, Role.PARTNER_CONTACT)
+
+
+def handle_paths(user) -> list[str]:
+    """Subtrees where the user handles appeals dispatched to an org node (a grid, a community). Roles
+    held for a unit handle only what is dispatched to their unit, wherever the role's node is."""
+    if not _authenticated(user):
+        return []
+    return sorted({
+        a.org_path for a in user.active_assignments
+        if a.role not in UNIT_ROLES and Perm.APPEALS_HANDLE in ROLE_PERMS.get(a.role, ())
+    })
+
+
 def can_dispatch(user, appeal: Appeal) -> bool:
     return _authenticated(user) and user.can(Perm.APPEALS_DISPATCH, appeal.owner_path)
 
@@ -39,7 +53,7 @@ def can_handle(user, appeal: Appeal) -> bool:
         return False
     if appeal.handler_unit_id:
         return appeal.handler_unit_id in unit_ids(user)
-    return bool(appeal.handler_path) and user.can(Perm.APPEALS_HANDLE, appeal.handler_path)
+    return bool(appeal.handler_path) and any(appeal.handler_path.startswith(p) for p in handle_paths(user))
 
 
 def can_supervise(user, appeal: Appeal) -> bool:
@@ -73,3 +87,21 @@ def can_file_for_others(user, org_path: str | None = None) -> bool:
 def can_admin(user) -> bool:
     """Global settings (categories, deadline policies, calendar, Open311 keys): county administrators."""
     return _authenticated(user) and (user.is_superuser or user.has_role(Role.COUNTY_ADMIN))
+
+
+def home_community(user):
+    """The community a resident account lives in (through its registry record), or None."""
+    if not _authenticated(user):
+        return None
+    from gongzhi.orgs.models import Resident
+
+    from .routing import community_of
+
+    resident = Resident.objects.filter(user=user).select_related("household__grid").first()
+    return community_of(resident.household.grid) if resident is not None else None
+
+
+def can_follow(user, appeal: Appeal) -> bool:
+    """A resident may follow an appeal in their own community ("same problem? follow it") instead of filing it again."""
+    community = home_community(user)
+    return community is not None and appeal.org_path.startswith(community.path)

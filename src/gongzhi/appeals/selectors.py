@@ -9,27 +9,56 @@ from django.http import Http404
 from django.utils import timezone
 
 from gongzhi.accounts.roles import Perm
-from gongzhi.core.scoping import scope_q
+from gongzhi.core.scoping import scope_q, under
+from gongzhi.orgs.models import NodeKind, OrgNode
 
 from . import policies
 from .models import OPEN_STATUSES, Appeal, AppealFollower, Category, Status
 
 
-def visibility_q(user) -> Q | None:
+def handle_q(user) -> Q | None:
+    """Appeals dispatched to an org node in the subtrees where the user handles (``policies.handle_paths``)."""
+    paths = policies.handle_paths(user)
+    if not paths:
+        return None
+    q = Q()
+    for path in paths:
+        q |= under(path, "handler_path")
+    return q
+
+
+def visibility_q(user, *, indexable: bool = False) -> Q | None:
     """Appeals a user may see: under their area (APPEALS_VIEW), dispatched to them (their grid,
-    community or unit), or their own (filed, for them, or followed)."""
+    community or unit), or their own (filed, for them, or followed).
+
+    ``indexable``: the user's own appeals as literal id lists (two small queries first) instead of a
+    join and a subquery, so every arm of the OR can use an index and PostgreSQL combines them
+    (BitmapOr) rather than scanning a million appeals for a grid worker's few. Paged lists use it."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
+    if indexable:
+        from gongzhi.orgs.models import Resident
+
+        own = Q(filed_by=user)
+        residents = list(Resident.objects.filter(user=user).values_list("id", flat=True))
+        if residents:
+            own |= Q(reporter_id__in=residents)
+        followed = list(AppealFollower.objects.filter(user=user).values_list("appeal_id", flat=True))
+        if followed:
+            own |= Q(pk__in=followed)
     parts = [
         scope_q(user, Perm.APPEALS_VIEW),
-        scope_q(user, Perm.APPEALS_HANDLE, "handler_path"),
+        handle_q(user),
         scope_q(user, Perm.APPEALS_DISPATCH, "owner_path"),
     ]
     units = policies.unit_ids(user)
     if units:
         parts.append(Q(handler_unit_id__in=units))
-    parts.append(Q(filed_by=user) | Q(reporter__user=user))
-    parts.append(Q(Exists(AppealFollower.objects.filter(appeal=OuterRef("pk"), user=user))))
+    if indexable:
+        parts.append(own)
+    else:
+        parts.append(Q(filed_by=user) | Q(reporter__user=user))
+        parts.append(Q(Exists(AppealFollower.objects.filter(appeal=OuterRef("pk"), user=user))))
     q = Q()
     for part in parts:
         if part is not None:
@@ -37,8 +66,8 @@ def visibility_q(user) -> Q | None:
     return q
 
 
-def appeals(user) -> QuerySet[Appeal]:
-    q = visibility_q(user)
+def appeals(user, *, indexable: bool = False) -> QuerySet[Appeal]:
+    q = visibility_q(user, indexable=indexable)
     if q is None:
         return Appeal.objects.none()
     return Appeal.objects.filter(q).select_related("category", "node", "handler_node", "handler_unit", "owner_node")
@@ -62,7 +91,7 @@ def to_dispatch(user) -> QuerySet[Appeal]:
 
 def to_handle(user) -> QuerySet[Appeal]:
     """Dispatched and accepted appeals whose handler is the user's grid, community or unit."""
-    q = scope_q(user, Perm.APPEALS_HANDLE, "handler_path") or Q(pk__in=[])
+    q = handle_q(user) or Q(pk__in=[])
     units = policies.unit_ids(user)
     if units:
         q |= Q(handler_unit_id__in=units)
@@ -112,3 +141,44 @@ def possible_duplicates(*, node, category: Category, text: str, household=None, 
     scored = [(a, s) for a, s in scored if s >= threshold]
     scored.sort(key=lambda pair: -pair[1])
     return scored[:limit]
+
+
+def followable(user) -> QuerySet[Appeal]:
+    """Open appeals a resident may join as "same problem? follow it": those in their own community."""
+    community = policies.home_community(user)
+    if community is None:
+        return Appeal.objects.none()
+    return Appeal.objects.filter(under(community.path), status__in=OPEN_STATUSES)
+
+
+PLACE_KINDS = (NodeKind.GRID, NodeKind.MICRO_GRID)
+
+
+def place_nodes(user, *, own: bool, limit: int = 400) -> list[OrgNode]:
+    """Grids and micro-grids an appeal may be placed at on the filing forms: a resident filing for
+    themselves (``own``) picks in their own community; staff filing for residents in their filing scope."""
+    if own:
+        community = policies.home_community(user)
+        q = under(community.path, "path") if community is not None else None
+    else:
+        q = scope_q(user, Perm.APPEALS_FILE, "path")
+    if q is None:
+        return []
+    nodes = list(OrgNode.objects.filter(q, kind__in=PLACE_KINDS, is_active=True).order_by("path")[:limit])
+    _label_places(nodes)
+    return nodes
+
+
+def _label_places(nodes: list[OrgNode]) -> None:
+    """``node.label``: "grid › micro-grid", with the community in front when the list spans several."""
+    step = OrgNode.steplen
+    above = {n.path[:i] for n in nodes for i in range(step, len(n.path), step)}
+    names = {p: (name, kind) for p, name, kind in
+             OrgNode.objects.filter(path__in=above, kind__in=(NodeKind.COMMUNITY, NodeKind.GRID))
+             .values_list("path", "name", "kind")}
+    communities = {p for p, (_name, kind) in names.items() if kind == NodeKind.COMMUNITY}
+    for n in nodes:
+        chain = [names[n.path[:i]] for i in range(step, len(n.path), step) if n.path[:i] in names]
+        if len(communities) <= 1:
+            chain = [c for c in chain if c[1] != NodeKind.COMMUNITY]
+        n.label = " › ".join([*(name for name, _kind in chain), n.name])

@@ -1,5 +1,14 @@
-"""URL routes (filled in by the module's views)."""
+"""Staff appeal pages (mounted at /appeals/): the list, the work queues, the appeal page and its actions."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views_staff as views
+
+urlpatterns = [
+    path("", views.appeal_list, name="list"),
+    path("queue/", views.queue, name="queues"),
+    path("queue/<slug:kind>/", views.queue, name="queue"),
+    path("<int:pk>/", views.appeal_detail, name="detail"),
+    path("<int:pk>/do/<slug:action>/", views.appeal_act, name="act"),
+    path("<int:pk>/photo/<int:photo_pk>/", views.photo, name="photo"),
+]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AuditEvent(models.Model):
@@ -82,9 +83,9 @@ class ImportJob(models.Model):
     rows_total = models.PositiveIntegerField(_("rows"), default=0)
     rows_validated = models.PositiveIntegerField(_("rows validated"), default=0)
     rows_written = models.PositiveIntegerField(_("rows written"), default=0)
-    created = models.PositiveIntegerField(_("created"), default=0)
-    updated = models.PositiveIntegerField(_("updated"), default=0)
-    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    created = models.PositiveIntegerField(pgettext_lazy("import count", "created"), default=0)
+    updated = models.PositiveIntegerField(pgettext_lazy("import count", "updated"), default=0)
+    unchanged = models.PositiveIntegerField(pgettext_lazy("import count", "unchanged"), default=0)
     errors = models.PositiveIntegerField(_("rows with errors"), default=0)
     households_created = models.PositiveIntegerField(_("households created"), default=0)
     households_updated = models.PositiveIntegerField(_("households updated"), default=0)

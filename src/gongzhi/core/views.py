@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.apps import apps
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import connection
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gongzhi.accounts.roles import Perm, Role
 
@@ -22,6 +25,9 @@ from .scoping import scoped
 AUDIT_PAGE_SIZE = 50
 # Roles whose work is the whole area rather than one grid's rounds.
 _AREA_ROLES = (Role.COUNTY_ADMIN, Role.SUBDISTRICT_STAFF, Role.COMMUNITY_STAFF)
+# Audit keys that are not fields of the object's model: personal data (stored as *_masked) and tag lists.
+_CHANGE_LABELS = {"id_number": _("ID number"), "phone": _("Phone"), "care_groups": _("Care groups")}
+_CHANGE_CHOICES = {"care_groups": ("orgs.CareTag", "group")}
 
 
 @login_required
@@ -46,8 +52,8 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("Actor (user name)"), required=False, max_length=150)
     action = forms.ChoiceField(label=_("Action"), required=False)
     object_type = forms.ChoiceField(label=_("Object type"), required=False)
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label=_("Reason contains"), required=False, max_length=100)
 
     def __init__(self, *args, actions=(), object_types=(), **kwargs):
@@ -96,31 +102,54 @@ def audit(request):
     start = (number - 1) * AUDIT_PAGE_SIZE
     rows = list(events.select_related("actor").order_by("-at", "-id")[start: start + AUDIT_PAGE_SIZE + 1])
     for event in rows:
-        event.change_rows = _change_rows(event.changes)
+        event.change_rows = _change_rows(event.changes, event.object_type)
     return render(request, "core/audit.html", {
         "form": form, "rows": rows[:AUDIT_PAGE_SIZE], "number": number,
         "has_prev": number > 1, "has_next": len(rows) > AUDIT_PAGE_SIZE,
     })
 
 
-def _change_rows(changes) -> list[tuple[str, str]]:
+def _field(model_label: str, name: str):
+    try:
+        return apps.get_model(model_label)._meta.get_field(name)
+    except (LookupError, ValueError, FieldDoesNotExist):
+        return None
+
+
+def _change_label(object_type: str, key: str) -> tuple[str, dict]:
+    """A change key as the reader's words (the field's verbose name) and its choice labels, if any:
+    the audit trail stores field names and choice values, which are code."""
+    field = _field(object_type, key) if object_type else None
+    if key in _CHANGE_CHOICES:
+        field = _field(*_CHANGE_CHOICES[key])
+    label = _CHANGE_LABELS.get(key) or getattr(field, "verbose_name", None) or key
+    if field is not None and field.is_relation and not isinstance(field.verbose_name, Promise):
+        label = field.related_model._meta.verbose_name  # a plain str is the name Django made up: untranslated
+    choices = {str(k): v for k, v in field.flatchoices} if getattr(field, "choices", None) else {}
+    return str(label), choices
+
+
+def _change_rows(changes, object_type: str = "") -> list[tuple[str, str]]:
     """Changes as (field, "old → new" or value) pairs; personal data in them is already masked."""
     if not isinstance(changes, dict):
         return [("", str(changes))]
     out = []
     for key, value in changes.items():
+        label, choices = _change_label(object_type, key)
         if isinstance(value, list) and len(value) == 2:
-            out.append((key, f"{_text(value[0])} → {_text(value[1])}"))
+            out.append((label, f"{_text(value[0], choices)} → {_text(value[1], choices)}"))
         else:
-            out.append((key, _text(value)))
+            out.append((label, _text(value, choices)))
     return out
 
 
-def _text(value) -> str:
+def _text(value, choices: dict | None = None) -> str:
     if value is None or value == "":
         return "∅"
     if isinstance(value, (list, tuple)):
-        return "、".join(str(v) for v in value) or "∅"
+        return "、".join(_text(v, choices) for v in value) or "∅"
+    if choices and str(value) in choices:
+        return str(choices[str(value)])
     return str(value)
 
 

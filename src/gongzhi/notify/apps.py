@@ -6,3 +6,11 @@ class NotifyConfig(AppConfig):
     name = "gongzhi.notify"
     label = "notify"
     verbose_name = _("Notifications")
+
+    def ready(self):
+        from gongzhi.appeals import events
+
+        from . import tasks
+
+        events.listen(tasks.on_appeal_changed)
+        events.listen_batch(tasks.on_appeals_changed)

@@ -47,8 +47,8 @@ party_router = Router(tags=["party"])
 units_router = Router(tags=["units"])
 
 
-# Treebeard paths use 0-9A-Z only, so no record lies under "-".
-_NOWHERE = OrgNode(path="-", depth=0)
+# A valid path no tree reaches (the 1,679,615th root, six levels deep): nothing lies under it.
+_NOWHERE = OrgNode(path="Z" * OrgNode.steplen * 6, depth=6)
 
 
 def _filter_node(user, node_id: int | None) -> OrgNode | None:

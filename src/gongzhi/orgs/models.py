@@ -12,6 +12,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from treebeard.mp_tree import MP_Node
 
 from gongzhi.core.pii import decrypt, mask_id_number, mask_phone
@@ -74,7 +75,7 @@ class CareGroup(models.TextChoices):
     ELDERLY_ALONE = "elderly_alone", _("Elderly living alone")
     ADVANCED_AGE = "advanced_age", _("Advanced age")
     SUBSISTENCE = "subsistence", _("Subsistence allowance")
-    DISABLED = "disabled", _("Disabled")
+    DISABLED = "disabled", pgettext_lazy("care group", "Disabled")
     LEFT_BEHIND_CHILD = "left_behind_child", _("Left-behind child")
     HARDSHIP = "hardship", _("Hardship family")
     VETERAN = "veteran", _("Veteran")
@@ -200,8 +201,8 @@ class Gender(models.TextChoices):
 class Relation(models.TextChoices):
     HEAD = "head", _("Head of household")
     SPOUSE = "spouse", _("Spouse")
-    CHILD = "child", _("Child")
-    PARENT = "parent", _("Parent")
+    CHILD = "child", pgettext_lazy("relation to head", "Child")
+    PARENT = "parent", pgettext_lazy("relation to head", "Parent")
     GRANDCHILD = "grandchild", _("Grandchild")
     GRANDPARENT = "grandparent", _("Grandparent")
     SIBLING = "sibling", _("Sibling")
@@ -224,7 +225,7 @@ class Resident(models.Model):
     )
     org_path = models.CharField(max_length=PATH_LENGTH, db_index=True, editable=False)
     grid = models.ForeignKey(OrgNode, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="+")
-    name = models.CharField(_("name"), max_length=50, db_index=True)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50, db_index=True)
     name_initials = models.CharField(_("pinyin initials"), max_length=50, db_index=True, editable=False)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
     birth_date = models.DateField(_("birth date"), db_index=True)

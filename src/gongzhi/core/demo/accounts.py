@@ -18,6 +18,7 @@ from gongzhi.orgs.models import NodeKind, OrgNode, PartyMember, Resident
 from . import data
 
 DEMO_PASSWORD = "gongzhi-demo"
+DEMO_OPEN311_KEY = "gongzhi-demo-open311"  # published, like the password: an Open311 api_key for the whole county
 
 
 @dataclass
@@ -71,7 +72,8 @@ def _pick_member(grid: OrgNode, community: OrgNode) -> Resident | None:
 
 @transaction.atomic
 def ensure_demo_accounts() -> list[DemoAccount]:
-    """Create the demo accounts that are missing (existing ones keep their password) and return all of them.
+    """Create the demo accounts that are missing (existing ones keep their password) and return all of them;
+    make sure the demo Open311 key exists too.
 
     Returns an empty list when the database holds no demo county (汉源县 / 富林镇 ...).
     """
@@ -124,4 +126,7 @@ def ensure_demo_accounts() -> list[DemoAccount]:
         accounts.append(DemoAccount(username, Role.RESIDENT, resident.grid, user.display_name))
     if created:
         audit.record(actor=None, action="demo.accounts", obj=county, changes={"created": created})
+    from gongzhi.appeals.clients import ensure_open311_client
+
+    ensure_open311_client(name="演示应用", node=county, raw_key=DEMO_OPEN311_KEY)
     return accounts

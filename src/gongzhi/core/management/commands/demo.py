@@ -17,7 +17,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from gongzhi.core.demo import DEMO_PASSWORD, ensure_demo_accounts, generate
+from gongzhi.core.demo import DEMO_OPEN311_KEY, DEMO_PASSWORD, ensure_demo_accounts, generate
 from gongzhi.orgs.models import OrgNode
 
 from .serve import (
@@ -73,12 +73,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         add_server_arguments(parser)
         parser.add_argument("--seed", type=int, default=1, help=gettext_lazy("Seed of the demo county (default 1)."))
+        parser.add_argument("--no-scheduler", action="store_true",
+                            help=gettext_lazy("Do not run the periodic jobs (deadline sweep, outbox retries)."))
 
     def say(self, text: str = "") -> None:
         self.stdout.write(text)
         self.stdout.flush()
 
-    def handle(self, *args, host, port, threads, seed, **options):
+    def handle(self, *args, host, port, threads, seed, no_scheduler=False, **options):
+        self.run_scheduler = not no_scheduler
         scale = _scale()
         with stop_signals():
             server = open_server(host, port, threads)  # a taken port fails here, before the slow work
@@ -110,6 +113,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if OrgNode.objects.exists():
             self.say(_("The database already holds an organisation tree: reusing it."))
+            self.load_appeals(seed, scale)
             return
         self.say(_("Loading the demo county (scale %(scale)s)…") % {"scale": scale})
         started = time.monotonic()
@@ -121,12 +125,25 @@ class Command(BaseCommand):
             % {"seconds": time.monotonic() - started, "units": counts["partner_units"] + counts["departments"],
                **counts}
         )
+        self.load_appeals(seed, scale)
+
+    def load_appeals(self, seed: int, scale: float) -> None:
+        """Six months of appeals in the demo county, once (an older demo database gets them too)."""
+        from gongzhi.appeals.demo import generate_history, needs_history
+
+        if not needs_history():
+            return
+        self.say(_("Loading six months of appeals…"))
+        started = time.monotonic()
+        counts = generate_history(seed=seed, scale=scale)
+        self.say(_("Appeals loaded in %(seconds).1f s: %(appeals)s appeals, %(events)s timeline events.")
+                 % {"seconds": time.monotonic() - started, **counts})
 
     def start_worker(self) -> subprocess.Popen:
         cmd = [
             sys.executable, "-m", "gongzhi", "worker", "--queue-name", "*", "--no-reload", "--no-startup-delay",
             "--stop-with-parent", str(os.getpid()),
-        ]
+        ] + ([] if getattr(self, "run_scheduler", True) else ["--no-scheduler"])
         env = {**os.environ, "GONGZHI_DATA_DIR": str(settings.DATA_DIR)}
         # Its own process group: Ctrl-C reaches only us, and we stop the worker once, gracefully.
         worker = subprocess.Popen(cmd, env=env, start_new_session=os.name == "posix")
@@ -153,6 +170,10 @@ class Command(BaseCommand):
         self.say()
         self.say(_("Gongzhi demo is running at %(url)s") % {"url": server_url(host, port)})
         self.say(_("Task worker running (pid %(pid)s).") % {"pid": worker.pid})
+        if getattr(self, "run_scheduler", True):
+            from gongzhi.notify.scheduler import sweep_minutes
+
+            self.say(_("Deadline sweep every %(minutes)s minutes (in the task worker).") % {"minutes": f"{sweep_minutes():g}"})
         if hint := host_hint(host):
             self.say(hint)
         if accounts:
@@ -162,6 +183,8 @@ class Command(BaseCommand):
             rows += [[a.username, a.role_label, _where(a.node), a.display_name] for a in accounts]
             for line in _table(rows):
                 self.say(line)
+            self.say(_("Open311 api_key: %(key)s (%(url)s)")
+                     % {"key": DEMO_OPEN311_KEY, "url": server_url(host, port).rstrip("/") + "/open311/v2/"})
         else:
             self.say(_("This database holds no demo county, so no demo accounts were made; "
                        "`gongzhi createadmin` makes an administrator."))

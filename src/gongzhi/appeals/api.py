@@ -1,0 +1,365 @@
+"""Appeals API routes: scoped reads through ``selectors``, every transition through ``actions``.
+
+A refused transition (wrong state, already done by someone else) answers 409 with the reason; a
+permission the caller lacks 403; an appeal outside the caller's view 404, like a missing one.
+"""
+
+import datetime as dt
+from types import SimpleNamespace
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router
+from ninja.pagination import paginate
+from ninja.responses import Status as HttpStatus
+
+from gongzhi.accounts.roles import Perm
+from gongzhi.core.api import READ_ERRORS, WRITE_ERRORS, ErrorOut, Page
+from gongzhi.core.scoping import under
+from gongzhi.orgs import selectors as org_selectors
+from gongzhi.orgs.models import OrgNode, Unit
+
+from . import actions, policies, routing, selectors
+from .actions import ACTION_LABELS, ALLOWED_FROM, TransitionError
+from .models import Appeal, AppealRequest, Category, Channel
+from .schemas import (
+    AppealDetailOut,
+    AppealFileIn,
+    AppealFilterIn,
+    AppealOut,
+    CategoryOut,
+    DecideIn,
+    DispatchIn,
+    ExtensionIn,
+    MergeIn,
+    NoteIn,
+    RateIn,
+    ReasonIn,
+    ResolveIn,
+    SuperviseIn,
+    VerifyIn,
+)
+
+router = Router(tags=["appeals"])
+TRANSITION_ERRORS = {**WRITE_ERRORS, 409: ErrorOut}
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+def _filter_node(qs, user, node_id: int | None):
+    """Missing or out of scope both mean "nothing there": the list comes back empty either way."""
+    if node_id is None:
+        return qs
+    try:
+        node = org_selectors.node_get(user, node_id)
+    except Http404:
+        return qs.none()
+    return qs.filter(under(node.path))
+
+
+def _category_ids(code: str) -> set[int]:
+    """The category and everything below it."""
+    parents = dict(Category.objects.values_list("pk", "parent_id"))
+    codes = dict(Category.objects.values_list("code", "pk"))
+    top = codes.get(code)
+    if top is None:
+        return set()
+    found = {top}
+    grew = True
+    while grew:
+        more = {pk for pk, parent in parents.items() if parent in found} - found
+        found |= more
+        grew = bool(more)
+    return found
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
+_QUEUES = {"dispatch": selectors.to_dispatch, "handle": selectors.to_handle, "verify": selectors.to_verify}
+
+
+def _is_staff(user) -> bool:
+    return user.can(Perm.WORKBENCH)
+
+
+def _allowed(user, appeal: Appeal, pending: set[str]) -> list[str]:
+    """The transitions the user may make now: the state allows it and the policy lets them."""
+    dispatcher, handler = policies.can_dispatch(user, appeal), policies.can_handle(user, appeal)
+    supervisor = policies.can_supervise(user, appeal)
+    checks = [
+        ("dispatch", "dispatch", dispatcher), ("accept", "accept", handler), ("return", "return", handler),
+        ("resolve", "resolve", handler), ("verify", "verify", dispatcher), ("close", "close", dispatcher),
+        ("reopen", "reopen", dispatcher or supervisor), ("merge", "merge", dispatcher),
+        ("extension", "extension_request", handler), ("void", "void", dispatcher or handler),
+        ("supervise", "supervise", supervisor),
+    ]
+    out = [name for name, rule, ok in checks if ok and appeal.status in ALLOWED_FROM[rule]]
+    if appeal.status in ALLOWED_FROM["rate"] and appeal.rated_at is None and (
+        policies.can_callback(user, appeal) or policies.can_rate(user, appeal)
+    ):
+        out.append("rate")
+    if AppealRequest.Kind.EXTENSION in pending and (dispatcher or supervisor):
+        out.append("extension/decide")
+    if AppealRequest.Kind.VOID in pending and supervisor and appeal.status in ALLOWED_FROM["void"]:
+        out.append("void/decide")
+    return out
+
+
+# Detail fields computed here or by AppealOut's resolvers rather than read off the model.
+_DETAIL_OWN = {"category", "category_name", "node_name", "handler_name", "reporter_phone", "filed_by", "client",
+               "accepted_by", "events", "requests", "allowed"}
+
+
+def _detail(user, appeal: Appeal) -> SimpleNamespace:
+    """The appeal with its timeline: every step for staff, the public ones (without names) for residents."""
+    staff = _is_staff(user)
+    events = appeal.events.all() if staff else appeal.events.filter(public=True)
+    requests = list(appeal.requests.select_related("requested_by").order_by("requested_at", "id"))
+    pending = {r.kind for r in requests if r.state == AppealRequest.State.PENDING}
+    # A namespace rather than a dict: AppealOut's resolvers read category, node and handler from it.
+    fields = {f: getattr(appeal, f) for f in AppealDetailOut.model_fields if f not in _DETAIL_OWN}
+    return SimpleNamespace(
+        **fields, category=appeal.category, node=appeal.node, handler_unit=appeal.handler_unit,
+        handler_node=appeal.handler_node, reporter_phone=appeal.reporter_phone_masked,
+        filed_by=str(appeal.filed_by) if appeal.filed_by_id else "",
+        client=appeal.client.name if appeal.client_id else "",
+        accepted_by=str(appeal.accepted_by) if appeal.accepted_by_id else "",
+        events=[
+            {"id": e.pk, "at": e.at, "kind": e.kind, "label": str(ACTION_LABELS.get(e.kind, e.kind)),
+             "actor": e.actor_name if staff else "", "from_status": e.from_status, "to_status": e.to_status,
+             "note": e.note, "public": e.public, "data": e.data if staff else {}}
+            for e in events.order_by("at", "id")
+        ],
+        requests=[
+            {"id": r.pk, "kind": r.kind, "state": r.state, "reason": r.reason, "extend_days": r.extend_days,
+             "requested_at": r.requested_at, "requested_by": str(r.requested_by or ""), "decided_at": r.decided_at,
+             "decision_note": r.decision_note}
+            for r in requests
+        ] if staff else [],
+        allowed=_allowed(user, appeal, pending),
+    )
+
+
+@router.get("/appeal-categories", response={200: list[CategoryOut], **READ_ERRORS}, summary="List appeal categories")
+@paginate(Page)
+def category_list(request):
+    """Active categories with their form fields and deadlines (the same as the Open311 services)."""
+    out = []
+    for category in selectors.categories().order_by("sort_order", "code"):
+        policy = routing.policy_for(category)
+        out.append({
+            "id": category.pk, "code": category.code, "name": category.name, "description": category.description,
+            "parent_id": category.parent_id, "keywords": category.keywords, "form_fields": category.form_fields or [],
+            "response_amount": policy.response_amount, "response_unit": policy.response_unit,
+            "resolve_amount": policy.resolve_amount, "resolve_unit": policy.resolve_unit,
+        })
+    return out
+
+
+@router.get("/appeals", response={200: list[AppealOut], **READ_ERRORS}, summary="List appeals")
+@paginate(Page)
+def appeal_list(request, filters: Query[AppealFilterIn]):
+    """Appeals you may see (your area, dispatched to you, or your own), newest first, with filters."""
+    user = request.auth
+    if filters.queue == "mine":
+        qs = selectors.mine(user).select_related("node", "handler_node", "handler_unit")
+    elif filters.queue:
+        qs = _QUEUES[filters.queue](user)
+    else:
+        qs = selectors.appeals(user)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.due_state:
+        qs = qs.filter(due_state=filters.due_state)
+    if filters.category:
+        qs = qs.filter(category_id__in=_category_ids(filters.category))
+    qs = _filter_node(qs, user, filters.node)
+    if filters.handler_node is not None:
+        qs = qs.filter(handler_node_id=filters.handler_node)
+    if filters.handler_unit is not None:
+        qs = qs.filter(handler_unit_id=filters.handler_unit)
+    if filters.date_from:
+        qs = qs.filter(submitted_at__gte=_day_start(filters.date_from))
+    if filters.date_to:
+        qs = qs.filter(submitted_at__lt=_day_start(filters.date_to + dt.timedelta(days=1)))
+    if q := filters.q.strip():
+        qs = qs.filter(Q(number=q) | Q(title__icontains=q) | Q(description__icontains=q))
+    return qs.order_by("-submitted_at", "-id")
+
+
+@router.get("/appeals/{int:appeal_id}", response={200: AppealDetailOut, **READ_ERRORS}, summary="One appeal")
+def appeal_detail(request, appeal_id: int):
+    """The appeal with its timeline and, for staff, its extension and void requests."""
+    return _detail(request.auth, selectors.appeal_get(request.auth, appeal_id))
+
+
+# --- filing ----------------------------------------------------------------------------------------------
+
+
+@router.post("/appeals", response={201: AppealDetailOut, **WRITE_ERRORS}, summary="File an appeal")
+def appeal_file(request, payload: AppealFileIn):
+    """Residents file for themselves (their household is the place unless another is given); staff
+    holding the filing permission file for residents or others in their area."""
+    user = request.auth
+    category = selectors.categories().filter(code=payload.category).first()
+    if category is None:
+        raise Http404
+    reporter = org_selectors.resident_get(user, payload.reporter_id) if payload.reporter_id else None
+    household = org_selectors.household_get(user, payload.household_id) if payload.household_id else None
+    node = org_selectors.node_get(user, payload.node_id) if payload.node_id else None
+    channel = payload.channel
+    if not policies.can_file_for_others(user):
+        own = org_selectors.residents(user).filter(user=user).first()
+        if own is None or (reporter is not None and reporter.pk != own.pk):
+            raise PermissionDenied(_("Residents file appeals for themselves only."))
+        reporter, channel = own, Channel.ONLINE
+    appeal = actions.appeal_file(
+        by=user, category=category, title=payload.title, description=payload.description, channel=channel,
+        node=node, household=household, reporter=reporter, reporter_name=payload.reporter_name,
+        reporter_phone=payload.reporter_phone, address=payload.address, lng=payload.lng, lat=payload.lat,
+        attributes=payload.attributes,
+    )
+    return HttpStatus(201, _detail(user, appeal))
+
+
+# --- transitions -------------------------------------------------------------------------------------------
+
+
+def _act(request, appeal_id: int, fn, **kwargs):
+    """Run one action on an appeal the caller can see; a refusal becomes 409 with its reason."""
+    appeal = selectors.appeal_get(request.auth, appeal_id)
+    try:
+        fn(appeal, **kwargs)
+    except TransitionError as exc:
+        return HttpStatus(409, {"detail": " ".join(exc.messages)})
+    # The caller may no longer see it (a returned appeal leaves the handler's view): answer with what they did.
+    appeal.refresh_from_db()
+    return _detail(request.auth, appeal)
+
+
+def _dispatch_target(user, appeal: Appeal, payload: DispatchIn) -> dict:
+    """A node in the caller's area or above the appeal's place; a unit the caller knows, or one belonging
+    to or serving a node above the place (the county's departments). Anything else answers 404."""
+    above = routing.ancestor_paths(appeal.org_path)
+    if payload.to_node_id is not None:
+        try:
+            return {"to_node": org_selectors.node_get(user, payload.to_node_id)}
+        except Http404:
+            node = OrgNode.objects.filter(pk=payload.to_node_id, path__in=above).first()
+            if node is None:
+                raise
+            return {"to_node": node}
+    if payload.to_unit_id is not None:
+        try:
+            return {"to_unit": org_selectors.unit_get(user, payload.to_unit_id)}
+        except Http404:
+            unit = (Unit.objects.filter(pk=payload.to_unit_id)
+                    .filter(Q(org_path__in=above) | Q(services__org_path__in=above)).distinct().first())
+            if unit is None:
+                raise
+            return {"to_unit": unit}
+    return {}
+
+
+def _transition(path: str, summary: str, description: str):
+    return router.post(f"/appeals/{{int:appeal_id}}/{path}", response={200: AppealDetailOut, **TRANSITION_ERRORS},
+                       summary=summary, description=description)
+
+
+@_transition("dispatch", "Dispatch (派单)", "The first receiver's staff send a submitted appeal to one handling unit.")
+def appeal_dispatch(request, appeal_id: int, payload: DispatchIn):
+    def run(appeal):
+        actions.appeal_dispatch(appeal=appeal, by=request.auth, note=payload.note,
+                                **_dispatch_target(request.auth, appeal, payload))
+
+    return _act(request, appeal_id, run)
+
+
+@_transition("accept", "Accept (签收)", "The handling unit takes it; of two at once, one wins and the other gets 409.")
+def appeal_accept(request, appeal_id: int, payload: NoteIn):
+    return _act(request, appeal_id, lambda a: actions.appeal_accept(appeal=a, by=request.auth, note=payload.note))
+
+
+@_transition("return", "Return (退单)", "The handling unit sends it back to the first receiver, with a reason.")
+def appeal_return(request, appeal_id: int, payload: ReasonIn):
+    return _act(request, appeal_id, lambda a: actions.appeal_return(appeal=a, by=request.auth, reason=payload.reason))
+
+
+@_transition("resolve", "Resolve (办结)", "The handling unit says what was done.")
+def appeal_resolve(request, appeal_id: int, payload: ResolveIn):
+    return _act(request, appeal_id, lambda a: actions.appeal_resolve(appeal=a, by=request.auth, result=payload.result))
+
+
+@_transition("verify", "Verify (核查)", "The first receiver's staff check the work; ok=false sends it back.")
+def appeal_verify(request, appeal_id: int, payload: VerifyIn):
+    return _act(request, appeal_id,
+                lambda a: actions.appeal_verify(appeal=a, by=request.auth, ok=payload.ok, note=payload.note))
+
+
+@_transition("close", "Close (结案)", "The first receiver's staff close a verified appeal.")
+def appeal_close(request, appeal_id: int, payload: NoteIn):
+    return _act(request, appeal_id, lambda a: actions.appeal_close(appeal=a, by=request.auth, note=payload.note))
+
+
+@_transition("rate", "Rate (评价) or record a callback (回访)",
+             "The resident rates once it is resolved; staff record a phone callback with callback=true. "
+             "Unsatisfied reopens it when the category's policy says so.")
+def appeal_rate(request, appeal_id: int, payload: RateIn):
+    return _act(request, appeal_id, lambda a: actions.appeal_rate(
+        appeal=a, by=request.auth, resolved=payload.resolved, satisfaction=payload.satisfaction,
+        comment=payload.comment, callback=payload.callback))
+
+
+@_transition("reopen", "Reopen (重办)", "Back to the same handler with a fresh resolution deadline.")
+def appeal_reopen(request, appeal_id: int, payload: ReasonIn):
+    return _act(request, appeal_id, lambda a: actions.appeal_reopen(appeal=a, by=request.auth, reason=payload.reason))
+
+
+@_transition("extension", "Ask for more time (延期申请)", "The handling unit asks; the first receiver's staff decide.")
+def appeal_extension(request, appeal_id: int, payload: ExtensionIn):
+    return _act(request, appeal_id, lambda a: actions.extension_request(
+        appeal=a, by=request.auth, days=payload.days, reason=payload.reason))
+
+
+def _pending(appeal: Appeal, kind: str) -> AppealRequest:
+    request = appeal.requests.filter(kind=kind, state=AppealRequest.State.PENDING).first()
+    if request is None:
+        raise TransitionError(_("No request of this kind is waiting for a decision."))
+    return request
+
+
+@_transition("extension/decide", "Decide on more time", "Approve or reject the pending extension request.")
+def appeal_extension_decide(request, appeal_id: int, payload: DecideIn):
+    return _act(request, appeal_id, lambda a: actions.extension_decide(
+        request=_pending(a, AppealRequest.Kind.EXTENSION), by=request.auth, approve=payload.approve,
+        note=payload.note))
+
+
+@_transition("void", "Ask to void (作废申请)", "The first receiver's or handler's staff ask; a supervisor decides.")
+def appeal_void(request, appeal_id: int, payload: ReasonIn):
+    return _act(request, appeal_id, lambda a: actions.void_request(appeal=a, by=request.auth, reason=payload.reason))
+
+
+@_transition("void/decide", "Decide on voiding", "A supervisor approves or rejects the pending void request.")
+def appeal_void_decide(request, appeal_id: int, payload: DecideIn):
+    return _act(request, appeal_id, lambda a: actions.void_decide(
+        request=_pending(a, AppealRequest.Kind.VOID), by=request.auth, approve=payload.approve, note=payload.note))
+
+
+@_transition("supervise", "Supervise (督办)", "Subdistrict or county staff press the handler.")
+def appeal_supervise(request, appeal_id: int, payload: SuperviseIn):
+    return _act(request, appeal_id, lambda a: actions.appeal_supervise(appeal=a, by=request.auth, note=payload.note))
+
+
+@_transition("merge", "Merge a duplicate (合并)", "This appeal joins the main one; its reporters follow the main one.")
+def appeal_merge(request, appeal_id: int, payload: MergeIn):
+    def run(appeal):
+        into = selectors.appeal_get(request.auth, payload.into_id)
+        actions.appeal_merge(appeal=appeal, into=into, by=request.auth, note=payload.note)
+
+    return _act(request, appeal_id, run)

@@ -1,0 +1,238 @@
+"""API schemas for appeals: filters and transitions in, appeals with their timeline out; phones masked."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from ninja import Field, Schema
+
+from .models import Channel, DueState, Satisfaction, Status, TimeUnit
+
+# Literal (not Enum) types: the committed OpenAPI file then lists plain values inline.
+StatusCode = Literal[tuple(Status.values)]
+DueStateCode = Literal[tuple(DueState.values)]
+ChannelCode = Literal[tuple(Channel.values)]
+SatisfactionCode = Literal[tuple(Satisfaction.values)]
+TimeUnitCode = Literal[tuple(TimeUnit.values)]
+Queue = Literal["dispatch", "handle", "verify", "mine"]
+
+
+# --- categories ------------------------------------------------------------------------------------
+
+
+class FormFieldValueOut(Schema):
+    key: str
+    name: str
+
+
+class FormFieldOut(Schema):
+    code: str
+    datatype: str = Field(description="string, number, datetime, text, singlevaluelist or multivaluelist.")
+    required: bool = False
+    description: str = ""
+    order: int | None = None
+    values: list[FormFieldValueOut] = Field([], description="The choices of a list field.")
+
+
+class CategoryOut(Schema):
+    id: int
+    code: str = Field(description="Also the Open311 service_code.")
+    name: str
+    description: str
+    parent_id: int | None
+    keywords: str
+    form_fields: list[FormFieldOut] = Field(description="Details to fill in when filing (Open311 attributes).")
+    response_amount: int = Field(description="Respond (accept) within this many units.")
+    response_unit: TimeUnitCode
+    resolve_amount: int = Field(description="Resolve within this many units.")
+    resolve_unit: TimeUnitCode
+
+
+# --- appeals -----------------------------------------------------------------------------------------
+
+
+class AppealFilterIn(Schema):
+    queue: Queue | None = Field(None, description=(
+        "A work queue instead of everything you may see: dispatch (submitted or returned, yours to dispatch), "
+        "handle (dispatched to you or accepted), verify (resolved or verified, yours to check and close), "
+        "mine (filed by you, for you, or followed)."
+    ))
+    status: StatusCode | None = None
+    due_state: DueStateCode | None = None
+    category: str | None = Field(None, description="A category code; its subcategories are included.")
+    node: int | None = Field(None, description="Only appeals placed under this org node id.")
+    handler_node: int | None = Field(None, description="Only appeals handled by this org node id.")
+    handler_unit: int | None = Field(None, description="Only appeals handled by this unit id.")
+    date_from: dt.date | None = Field(None, alias="from", description="Filed on or after this day.")
+    date_to: dt.date | None = Field(None, alias="to", description="Filed on or before this day.")
+    q: str = Field("", max_length=50, description="The appeal number, or words of the title or description.")
+
+
+class AppealOut(Schema):
+    id: int
+    number: str = Field(description="The number residents quote; also the Open311 service_request_id.")
+    title: str
+    category: str = Field(description="Category code.")
+    category_name: str
+    channel: ChannelCode
+    status: StatusCode
+    due_state: DueStateCode
+    node_id: int = Field(description="The org node where the problem is.")
+    node_name: str
+    address: str
+    owner_node_id: int = Field(description="The first receiver, who dispatches (首接负责).")
+    handler_node_id: int | None = Field(description="The grid, community or subdistrict handling it.")
+    handler_unit_id: int | None = Field(description="The department or partner unit handling it.")
+    handler_name: str
+    submitted_at: dt.datetime
+    response_due: dt.datetime
+    resolve_due: dt.datetime
+    deadline_unconfirmed: bool = Field(description="A deadline crosses a year whose holidays are not confirmed yet.")
+    dispatched_at: dt.datetime | None
+    accepted_at: dt.datetime | None
+    resolved_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    satisfaction: SatisfactionCode | Literal[""] = Field(description="The rating; empty until rated.")
+    return_count: int
+    reopen_count: int
+    supervise_count: int
+    extension_count: int
+
+    @staticmethod
+    def resolve_category(obj) -> str:
+        return obj.category.code
+
+    @staticmethod
+    def resolve_category_name(obj) -> str:
+        return obj.category.name
+
+    @staticmethod
+    def resolve_node_name(obj) -> str:
+        return obj.node.name
+
+    @staticmethod
+    def resolve_handler_name(obj) -> str:
+        handler = obj.handler_unit or obj.handler_node
+        return handler.name if handler is not None else ""
+
+
+class EventOut(Schema):
+    id: int
+    at: dt.datetime
+    kind: str = Field(description="file, dispatch, accept, return, resolve, verify, verify_reject, close, rate, "
+                                  "callback, reopen, extension_request, extension_decide, void_request, void_decide, "
+                                  "supervise, merge, escalate.")
+    label: str = Field(description="The step in words.")
+    actor: str = Field(description="Who did it (staff only; empty for residents).")
+    from_status: str
+    to_status: str
+    note: str
+    public: bool = Field(description="Shown to the resident.")
+    data: dict[str, Any] = Field(description="Details of the step (staff only; empty for residents).")
+
+
+class RequestOut(Schema):
+    id: int
+    kind: Literal["extension", "void"]
+    state: Literal["pending", "approved", "rejected"]
+    reason: str
+    extend_days: int | None
+    requested_at: dt.datetime
+    requested_by: str
+    decided_at: dt.datetime | None
+    decision_note: str
+
+
+class AppealDetailOut(AppealOut):
+    description: str
+    attributes: dict[str, Any] = Field(description="Answers to the category's form fields.")
+    lng: float | None
+    lat: float | None
+    household_id: int | None
+    reporter_id: int | None = Field(description="The resident the appeal is for, when registered.")
+    reporter_name: str
+    reporter_phone: str = Field(description="Masked phone of the reporter.")
+    filed_by: str = Field(description="The account that filed it; empty when filed by an Open311 client.")
+    client: str = Field(description="The Open311 client application that filed it, if any.")
+    accepted_by: str
+    verified_at: dt.datetime | None
+    result: str = Field(description="What was done.")
+    rating_resolved: bool | None
+    rating_comment: str
+    rated_at: dt.datetime | None
+    rated_by_callback: bool
+    merged_into_id: int | None
+    events: list[EventOut] = Field(description="The timeline: public steps for residents, every step for staff.")
+    requests: list[RequestOut] = Field(description="Extension and void requests (the ledger); staff only.")
+    allowed: list[str] = Field(description=(
+        "What you may do now: the names of the POST /appeals/{id}/... actions (e.g. accept, extension/decide)."
+    ))
+
+
+# --- writes ---------------------------------------------------------------------------------------------
+
+
+class AppealFileIn(Schema):
+    category: str = Field(description="A category code (GET /appeal-categories).")
+    title: str = Field("", max_length=120, description="Optional; the start of the description when empty.")
+    description: str = Field(min_length=1, max_length=5000)
+    channel: ChannelCode = Field("online", description="How it came in; a resident filing for themselves is online.")
+    node_id: int | None = Field(None, description="Where the problem is (staff): an org node id.")
+    household_id: int | None = Field(None, description="Where the problem is: a household id.")
+    reporter_id: int | None = Field(None, description="The resident it is for (staff); residents file for themselves.")
+    reporter_name: str = Field("", max_length=50, description="For someone not in the registry.")
+    reporter_phone: str = Field("", description="For someone not in the registry; stored encrypted, shown masked.")
+    address: str = Field("", max_length=200)
+    lng: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    attributes: dict[str, Any] = Field({}, description="Answers to the category's form fields, by field code.")
+
+
+class DispatchIn(Schema):
+    to_node_id: int | None = Field(None, description="A subdistrict, community, grid or micro-grid id.")
+    to_unit_id: int | None = Field(None, description="A department or partner unit id.")
+    note: str = Field("", max_length=500)
+
+
+class NoteIn(Schema):
+    note: str = Field("", max_length=500)
+
+
+class ReasonIn(Schema):
+    reason: str = Field(max_length=500)
+
+
+class ResolveIn(Schema):
+    result: str = Field(max_length=5000, description="What was done.")
+
+
+class VerifyIn(Schema):
+    ok: bool = Field(True, description="False sends it back to the handler; say what is still to be done in note.")
+    note: str = Field("", max_length=500)
+
+
+class RateIn(Schema):
+    resolved: bool
+    satisfaction: SatisfactionCode
+    comment: str = Field("", max_length=500)
+    callback: bool = Field(False, description="Staff recording a phone callback (回访) instead of the resident.")
+
+
+class ExtensionIn(Schema):
+    days: int = Field(ge=1, le=30, description="Extra working days.")
+    reason: str = Field(max_length=500)
+
+
+class DecideIn(Schema):
+    approve: bool
+    note: str = Field("", max_length=500)
+
+
+class SuperviseIn(Schema):
+    note: str = Field(max_length=500)
+
+
+class MergeIn(Schema):
+    into_id: int = Field(description="The main appeal this one duplicates.")
+    note: str = Field("", max_length=500)

@@ -1,0 +1,679 @@
+"""Staff appeal pages: the scoped list with its filters, the work queues, the appeal page with the action forms."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import reduce
+from operator import or_
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from gongzhi.accounts.roles import Perm
+from gongzhi.core.scoping import scope_q, under
+from gongzhi.orgs import selectors as org_selectors
+from gongzhi.orgs.models import NodeKind, OrgNode, Unit
+from gongzhi.orgs.views import _form_errors, _node_options, _offset_page, _partial_or_page
+
+from . import actions, policies, routing, selectors
+from .actions import ACTION_LABELS, ALLOWED_FROM, TransitionError
+from .forms import (
+    AppealFilterForm,
+    CallbackForm,
+    DecideForm,
+    DispatchForm,
+    ExtensionForm,
+    MergeForm,
+    NoteForm,
+    ReasonForm,
+    RequiredNoteForm,
+    ResolveForm,
+    VerifyForm,
+)
+from .models import (
+    Appeal,
+    AppealEvent,
+    AppealRequest,
+    Category,
+    Channel,
+    DueState,
+    Satisfaction,
+    Status,
+)
+
+PAGE_SIZE = 25
+# Lists count at most this many rows: "more than 200" (eight pages) is all a reader needs to narrow the
+# filters. Counting further costs a scan proportional to the cap over a million appeals (30 ms at 1,000
+# for a community's share on PostgreSQL); an exact total would scan them all.
+COUNT_CAP = 200
+QUEUE_PAGE_SIZE = 50
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_IMAGE_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"), (b"GIF8", "image/gif"),
+                (b"RIFF", "image/webp"))
+
+
+def _need(user, *perms: str):
+    """Pages for staff: a role without any of ``perms`` anywhere is refused outright (403)."""
+    if not any(user.can(p) for p in perms):
+        raise PermissionDenied
+
+
+def _labels(choices) -> dict:
+    return {key: str(label) for key, label in choices}
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _category_tree(categories: list[Category]) -> list[dict]:
+    """Categories in tree order with their depth, for selects and the admin list."""
+    children: dict[int | None, list[Category]] = {}
+    for c in categories:
+        children.setdefault(c.parent_id, []).append(c)
+    out: list[dict] = []
+
+    def walk(parent_id, depth):
+        for c in children.get(parent_id, []):
+            out.append({"category": c, "depth": depth, "label": "\u3000" * depth + c.name})
+            if depth < 10:  # a cycle typed by hand must not hang the page
+                walk(c.pk, depth + 1)
+
+    walk(None, 0)
+    return out
+
+
+def _descendants(categories: list[Category], root_id: int) -> set[int]:
+    ids, grew = {root_id}, True
+    while grew:
+        grew = False
+        for c in categories:
+            if c.parent_id in ids and c.pk not in ids:
+                ids.add(c.pk)
+                grew = True
+    return ids
+
+
+# --- the list -----------------------------------------------------------------------------------
+
+
+def _cursor(value: str):
+    """'<microseconds since 1970>-<id>' from a pager link, or None."""
+    micros, _sep, pk = (value or "").partition("-")
+    if not micros.isdigit() or not pk.isdigit() or len(micros) > 17 or len(pk) > 18:
+        return None
+    return _EPOCH + dt.timedelta(microseconds=int(micros)), int(pk)
+
+
+def _cursor_of(appeal: Appeal) -> str:
+    return f"{(appeal.submitted_at - _EPOCH) // dt.timedelta(microseconds=1)}-{appeal.pk}"
+
+
+def _keyset_page(qs, *, after=None, before=None, size=PAGE_SIZE):
+    """Newest first in (submitted_at, id) order, the order of the appeal_submitted_id index, so a late
+    page costs what the first does: no OFFSET. ``submitted_at <= t`` bounds the scan; the OR breaks ties."""
+    if before:
+        at, pk = before
+        rows = list(
+            qs.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk))
+            .order_by("submitted_at", "id")[: size + 1]
+        )
+        has_prev, rows = len(rows) > size, rows[:size][::-1]
+        has_next = True
+    else:
+        if after:
+            at, pk = after
+            qs = qs.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk))
+        rows = list(qs.order_by("-submitted_at", "-id")[: size + 1])
+        has_next, rows = len(rows) > size, rows[:size]
+        has_prev = after is not None
+    return rows, has_prev, has_next
+
+
+def _text_q(text: str) -> Q:
+    """An appeal number is matched exactly (an index lookup); other text inside the title or description."""
+    if text.isdigit() and len(text) >= 8:
+        return Q(number=text)
+    return Q(title__contains=text) | Q(description__contains=text)
+
+
+def _mine(user):
+    """What the user can act on now: their dispatch, handling and checking queues together."""
+    return selectors.to_dispatch(user) | selectors.to_handle(user) | selectors.to_verify(user)
+
+
+_ACTIVE = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED)
+
+
+def _label_rows(rows: list[Appeal]) -> None:
+    """Labels and local times worked out once per page in Python: a list is benchmarked at a million
+    appeals, and template filters and get_FOO_display cost more than the query for 25 rows."""
+    statuses, dues, channels = _labels(Status.choices), _labels(DueState.choices), _labels(Channel.choices)
+    tz = timezone.get_current_timezone()
+    for a in rows:
+        a.status_label = statuses.get(a.status, a.status)
+        late = a.status in _ACTIVE and a.due_state != DueState.NORMAL
+        a.due_label = dues.get(a.due_state, a.due_state) if late else ""
+        a.channel_label = channels.get(a.channel, a.channel)
+        a.submitted_local = a.submitted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        a.due_local = a.resolve_due.astimezone(tz).strftime("%m-%d %H:%M")
+        handler = a.handler_unit or a.handler_node
+        a.handler_label = str(handler) if handler else ""
+
+
+def _options(items, selected: str = "") -> str:
+    """<option> tags built in Python (format_html_join): a county's area select has a few hundred."""
+    return format_html_join(
+        "", '<option value="{}"{}>{}</option>',
+        ((value, mark_safe(" selected") if str(value) == selected else "", label) for value, label in items),
+    )
+
+
+@login_required
+def appeal_list(request):
+    user = request.user
+    _need(user, Perm.WORKBENCH)
+    form = AppealFilterForm(request.GET or None)
+    categories = list(Category.objects.only("id", "name", "parent_id", "sort_order", "code"))
+    data = form.cleaned_data if form.is_valid() else {}
+    qs = _mine(user) if data.get("mine") else selectors.appeals(user, indexable=True)
+    node = None
+    if data.get("node"):
+        node = org_selectors.node_get(user, data["node"])
+        qs = qs.filter(under(node.path))
+    handler = data.get("handler") or ""
+    if handler.startswith("n"):
+        qs = qs.filter(under(org_selectors.node_get(user, handler[1:]).path, "handler_path"))
+    elif handler.startswith("u"):
+        qs = qs.filter(handler_unit_id=int(handler[1:]))
+    for field, key in (("status", "status"), ("due_state", "due"), ("channel", "channel")):
+        if data.get(key):
+            qs = qs.filter(**{field: data[key]})
+    if data.get("category"):
+        qs = qs.filter(category_id__in=_descendants(categories, data["category"]))
+    if data.get("date_from"):
+        qs = qs.filter(submitted_at__gte=_day_start(data["date_from"]))
+    if data.get("date_to"):
+        qs = qs.filter(submitted_at__lt=_day_start(data["date_to"] + dt.timedelta(days=1)))
+    if data.get("q", "").strip():
+        qs = qs.filter(_text_q(data["q"].strip()))
+
+    page_no = request.GET.get("page", "1")
+    page_no = int(page_no) if page_no.isdigit() and int(page_no) > 0 else 1
+    rows, has_prev, has_next = _keyset_page(
+        qs, after=_cursor(request.GET.get("after")), before=_cursor(request.GET.get("before"))
+    )
+    if not has_prev:
+        page_no = 1
+    _label_rows(rows)
+    total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+    context = {
+        "form": form, "node": node, "rows": rows, "page_no": page_no, "has_prev": has_prev, "has_next": has_next,
+        "first_cursor": _cursor_of(rows[0]) if rows else "", "last_cursor": _cursor_of(rows[-1]) if rows else "",
+        "total": min(total, COUNT_CAP), "more": total > COUNT_CAP, "base": reverse("appeals:list"),
+    }
+    if not request.htmx or request.htmx.history_restore_request:
+        # Plain option lists: the form's widget templates cost more than the queries here.
+        nodes = _node_options(user, node)
+        units = list(org_selectors.units(user).order_by("kind", "name").values_list("pk", "name"))
+        context["node_options"] = _options(((o["pk"], o["label"]) for o in nodes), str(node.pk) if node else "")
+        context["handler_node_options"] = _options(((f"n{o['pk']}", o["label"]) for o in nodes), handler)
+        context["unit_options"] = _options(((f"u{pk}", name) for pk, name in units), handler)
+        context["category_options"] = _options(
+            ((c["category"].pk, c["label"]) for c in _category_tree(categories)), str(data.get("category") or "")
+        )
+        context["tabs"] = queue_tabs(user)
+        more = ("status", "due", "category", "channel", "node", "handler", "date_from", "date_to")
+        context["more_filters"] = any(request.GET.get(name) for name in more)  # open on a phone when in use
+        context["choice_filters"] = [
+            {"name": name, "label": form[name].label,
+             "options": _options(form.fields[name].choices[1:], request.GET.get(name, ""))}
+            for name in ("status", "due", "channel")
+        ]
+    return _partial_or_page(request, "appeals/list.html", "table", context)
+
+
+# --- queues -------------------------------------------------------------------------------------
+
+
+def requests_to_decide(user):
+    """Pending extension requests the user's area may decide (the dispatcher's chain or a supervisor)
+    and void requests a supervisor may decide, as ``actions.extension_decide`` / ``void_decide`` check."""
+    dispatch = scope_q(user, Perm.APPEALS_DISPATCH, "appeal__owner_path")
+    supervise = scope_q(user, Perm.APPEALS_SUPERVISE, "appeal__org_path")
+    parts = []
+    either = [q for q in (dispatch, supervise) if q is not None]
+    if either:
+        parts.append(Q(kind=AppealRequest.Kind.EXTENSION) & reduce(or_, either))
+    if supervise is not None:
+        parts.append(Q(kind=AppealRequest.Kind.VOID) & supervise)
+    if not parts:
+        return AppealRequest.objects.none()
+    return (
+        AppealRequest.objects.filter(reduce(or_, parts), state=AppealRequest.State.PENDING)
+        .select_related("appeal__category", "requested_by")
+    )
+
+
+def _may_handle(user) -> bool:
+    return bool(policies.handle_paths(user) or policies.unit_ids(user))
+
+
+QUEUES = [
+    ("dispatch", gettext_lazy("To dispatch"), lambda u: u.can(Perm.APPEALS_DISPATCH), selectors.to_dispatch),
+    ("handle", gettext_lazy("To handle"), _may_handle, selectors.to_handle),
+    ("verify", gettext_lazy("To check and close"), lambda u: u.can(Perm.APPEALS_DISPATCH), selectors.to_verify),
+    ("requests", gettext_lazy("Requests to decide"),
+     lambda u: u.can(Perm.APPEALS_DISPATCH) or u.can(Perm.APPEALS_SUPERVISE), requests_to_decide),
+]
+
+
+def queue_tabs(user, counts: bool = False) -> list[dict]:
+    """The queues the user has, for the tabs above the lists; counted (capped) on the queue pages only."""
+    return [
+        {"kind": k, "label": label,
+         "count": fetch(user).order_by().values("id")[: COUNT_CAP + 1].count() if counts else None}
+        for k, label, may, fetch in QUEUES if may(user)
+    ]
+
+
+@login_required
+def queue(request, kind=None):
+    user = request.user
+    current = next((q for q in QUEUES if q[0] == kind), None)
+    if kind is not None and current is None:
+        raise Http404("no such queue")
+    mine = [q for q in QUEUES if q[2](user)]
+    if not mine:
+        raise PermissionDenied
+    if kind is None:
+        return redirect("appeals:queue", kind=mine[0][0])
+    if current not in mine:
+        raise PermissionDenied
+    tabs = queue_tabs(user, counts=True)
+    qs = current[3](user)
+    if kind == "requests":
+        qs = qs.order_by("requested_at", "id")
+    else:
+        qs = qs.order_by("resolve_due", "id")  # the most urgent first
+    page = _offset_page(request, qs, QUEUE_PAGE_SIZE)
+    if kind != "requests":
+        _label_rows(page["rows"])
+    return render(request, "appeals/queue.html", {
+        "kind": kind, "title": current[1], "tabs": tabs, "page": page, "cap": COUNT_CAP,
+        "base": reverse("appeals:list"),
+    })
+
+
+# --- the appeal page ----------------------------------------------------------------------------
+
+
+def _node_label_map(nodes: list[OrgNode]) -> dict[str, str]:
+    """"community › grid" labels from names along the path (only the nodes given are named)."""
+    names: dict[str, str] = {}
+    for n in sorted(nodes, key=lambda n: n.path):
+        parent = next((names[n.path[:i]] for i in range(len(n.path) - OrgNode.steplen, 0, -OrgNode.steplen)
+                       if n.path[:i] in names), "")
+        names[n.path] = f"{parent} › {n.name}" if parent else n.name
+    return names
+
+
+def dispatch_targets(user, appeal: Appeal, route: routing.Route) -> list[tuple[str, str]]:
+    """Where the dispatcher may send the appeal: its subdistrict and everything in its community that
+    the user sees, the departments and partner units the user knows, and always the routing suggestion."""
+    community = routing.community_of(appeal.node)
+    top = community or appeal.node
+    step = OrgNode.steplen
+    wanted = Q(path__startswith=top.path)
+    if len(top.path) > step:
+        wanted |= Q(path=top.path[:-step], kind=NodeKind.SUBDISTRICT)
+    kinds = (NodeKind.SUBDISTRICT, NodeKind.COMMUNITY, NodeKind.GRID, NodeKind.MICRO_GRID)
+    nodes = list(org_selectors.nodes(user).filter(wanted, kind__in=kinds).order_by("path"))
+    if route.node is not None and all(n.pk != route.node.pk for n in nodes):
+        nodes.append(route.node)
+    labels = _node_label_map(nodes)
+    kind_labels = _labels(NodeKind.choices)
+    options = [(f"n{n.pk}", f"{labels[n.path]} ({kind_labels.get(n.kind, n.kind)})") for n in nodes]
+    units = list(org_selectors.units(user).order_by("kind", "name"))
+    if route.unit is not None and all(u.pk != route.unit.pk for u in units):
+        units.append(route.unit)
+    options += [(f"u{u.pk}", f"{u.name} ({u.get_kind_display()})") for u in units]
+    return options
+
+
+def _attributes(appeal: Appeal) -> list[dict]:
+    """The answers to the category's form fields, with the list values' names."""
+    out, seen = [], set()
+    for field in appeal.category.form_fields or []:
+        code = field.get("code")
+        if code not in appeal.attributes:
+            continue
+        seen.add(code)
+        value = appeal.attributes[code]
+        names = {str(v.get("key")): v.get("name") for v in field.get("values", [])}
+        if isinstance(value, list):
+            value = "、".join(str(names.get(str(v), v)) for v in value)
+        else:
+            value = names.get(str(value), value)
+        out.append({"label": field.get("description") or code, "value": value})
+    out += [{"label": k, "value": v} for k, v in appeal.attributes.items() if k not in seen]
+    return out
+
+
+def available(user, appeal: Appeal, pending: set[str]) -> dict[str, bool]:
+    """The action forms this user may use on the appeal now, from the policies and ``ALLOWED_FROM``."""
+    status = appeal.status
+    dispatcher = policies.can_dispatch(user, appeal)
+    handler = policies.can_handle(user, appeal)
+    supervisor = policies.can_supervise(user, appeal)
+
+    def allowed(action):
+        return status in ALLOWED_FROM[action]
+
+    has_handler = bool(appeal.handler_node_id or appeal.handler_unit_id)
+    return {
+        "dispatch": dispatcher and allowed("dispatch"),
+        "merge": dispatcher and allowed("merge"),
+        "accept": handler and allowed("accept"),
+        "return": handler and allowed("return"),
+        "extension_request": handler and allowed("extension_request") and "extension" not in pending,
+        "resolve": handler and allowed("resolve"),
+        "verify": dispatcher and allowed("verify"),
+        "close": dispatcher and allowed("close"),
+        "callback": policies.can_callback(user, appeal) and allowed("rate") and appeal.rated_at is None,
+        "reopen": (dispatcher or supervisor) and allowed("reopen") and has_handler,
+        "void_request": (dispatcher or handler) and allowed("void") and "void" not in pending,
+        "supervise": supervisor and allowed("supervise"),
+        "extension_decide": "extension" in pending and (dispatcher or supervisor),
+        "void_decide": "void" in pending and supervisor,
+    }
+
+
+def _fresh_forms(appeal: Appeal, can: dict, targets, route) -> dict:
+    seen = {"seen": appeal.status}
+    dispatch = None
+    if can["dispatch"] and route is not None:
+        suggestion = f"u{route.unit.pk}" if route.unit else (f"n{route.node.pk}" if route.node else "")
+        dispatch = DispatchForm(initial={**seen, "target": suggestion}, targets=targets)
+    return {
+        "dispatch": dispatch,
+        "accept": NoteForm(initial=seen, prefix="accept"),
+        "return": ReasonForm(initial=seen, prefix="return"),
+        "extension_request": ExtensionForm(initial=seen, prefix="ext"),
+        "resolve": ResolveForm(initial=seen, prefix="resolve"),
+        "verify": VerifyForm(initial=seen, prefix="verify"),
+        "close": NoteForm(initial=seen, prefix="close"),
+        "callback": CallbackForm(initial=seen, prefix="callback"),
+        "reopen": ReasonForm(initial=seen, prefix="reopen"),
+        "void_request": ReasonForm(initial=seen, prefix="void"),
+        "supervise": RequiredNoteForm(initial=seen, prefix="supervise"),
+        "merge": MergeForm(initial=seen, prefix="merge"),
+    }
+
+
+def _timeline(appeal: Appeal) -> list[AppealEvent]:
+    statuses = _labels(Status.choices)
+    satisfactions = _labels(Satisfaction.choices)
+    events = list(appeal.events.prefetch_related("photos").select_related("actor"))
+    for e in events:
+        e.label = ACTION_LABELS.get(e.kind, e.kind)
+        e.to_label = statuses.get(e.to_status, e.to_status)
+        e.changed = e.from_status and e.from_status != e.to_status
+        e.satisfaction_label = satisfactions.get(e.data.get("satisfaction"), "")
+    return events
+
+
+def detail_context(request, appeal: Appeal) -> dict:
+    user = request.user
+    requests = list(appeal.requests.select_related("requested_by", "decided_by").order_by("requested_at", "id"))
+    pending = {r.kind for r in requests if r.state == AppealRequest.State.PENDING}
+    can = available(user, appeal, pending)
+    route = routing.route(appeal.node, appeal.category) if can["dispatch"] else None
+    targets = dispatch_targets(user, appeal, route) if route else []
+    duplicates = []
+    if can["merge"]:
+        # The same place is the same node: the reporter's household need not be where the problem is.
+        found = selectors.possible_duplicates(
+            node=appeal.node, category=appeal.category, text=f"{appeal.title} {appeal.description}",
+            exclude=appeal.pk,
+        )
+        duplicates = [(a, round(score * 100)) for a, score in found if policies.can_dispatch(user, a)]
+    reporter = appeal.reporter
+    events = _timeline(appeal)
+    appeal.due_label = DueState(appeal.due_state).label
+    context = {
+        "appeal": appeal,
+        "status_label": Status(appeal.status).label,
+        "channel_label": Channel(appeal.channel).label if appeal.channel in Channel.values else appeal.channel,
+        "satisfaction_label": Satisfaction(appeal.satisfaction).label if appeal.satisfaction else "",
+        "attributes": _attributes(appeal),
+        "events": events,
+        # Photos sent with the appeal; a handler's photos show with the step they belong to.
+        "photos": [p for p in appeal.photos.select_related("event") if p.event is None or p.event.kind == "file"],
+        "place": " › ".join([n.name for n in org_selectors.node_ancestors(appeal.node)[1:]] + [appeal.node.name]),
+        "requests": requests,
+        "ledger": [e for e in events if e.data.get("ledger") and e.kind in ("return", "reopen")],
+        "followers": list(appeal.followers.select_related("user", "resident", "from_appeal")),
+        "merged_here": list(
+            selectors.appeals(user).filter(merged_into=appeal).select_related(None).only("id", "number", "title")
+        ),
+        "reporter_link": reporter is not None and user.can(Perm.REGISTRY_VIEW, reporter.org_path),
+        "can": can,
+        "any_action": any(can.values()),
+        "route": route,
+        "duplicates": duplicates,
+        "forms": _fresh_forms(appeal, can, targets, route) if any(can.values()) else {},
+        "pending_extension": next((r for r in requests if r.state == "pending" and r.kind == "extension"), None),
+        "pending_void": next((r for r in requests if r.state == "pending" and r.kind == "void"), None),
+        "now": timezone.now(),
+    }
+    return context
+
+
+def _render_detail(request, appeal: Appeal, *, failed: tuple[str, object] | None = None, flash: str = ""):
+    context = detail_context(request, appeal)
+    if failed is not None:
+        action, form = failed
+        context["failed"] = action
+        errors = [str(e) for e in form.non_field_errors()]
+        if context["can"].get(action) and context["forms"].get(action) is not None:
+            # The form is still offered: its field errors show beside the fields, the refusal once at the top.
+            form.errors.pop("__all__", None)
+            context["forms"][action] = form
+            errors = errors or [_("Check the form below.")]
+        else:
+            errors += [f"{form[name].label}: {e}" for name, errs in form.errors.items() if name != "__all__"
+                       for e in errs]
+        context["errors"] = errors
+    context["flash"] = flash
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "appeals/detail.html#body", context)
+    return render(request, "appeals/detail.html", context)
+
+
+@login_required
+def appeal_detail(request, pk):
+    _need(request.user, Perm.WORKBENCH)
+    return _render_detail(request, selectors.appeal_get(request.user, pk))
+
+
+@login_required
+def photo(request, pk, photo_pk):
+    """A photo of an appeal the user may see. The type comes from the file's first bytes, never its name."""
+    appeal = selectors.appeal_get(request.user, pk)
+    item = appeal.photos.filter(pk=photo_pk).first()
+    if item is None:
+        raise Http404("not found")
+    handle = item.image.open("rb")
+    head = handle.read(12)
+    handle.seek(0)
+    kind = next((t for magic, t in _IMAGE_TYPES if head.startswith(magic)), "application/octet-stream")
+    response = FileResponse(handle, content_type=kind)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --- the action forms ---------------------------------------------------------------------------
+
+
+def _target(user, appeal: Appeal, value: str):
+    """The dispatch target picked from the select: ("n<id>" an org node, "u<id>" a unit)."""
+    # The form only accepts values from dispatch_targets(), so the id is one the user may pick.
+    pk = int(value[1:])
+    if value.startswith("u"):
+        return None, Unit.objects.get(pk=pk)
+    return OrgNode.objects.get(pk=pk), None
+
+
+def _run_dispatch(request, appeal, data):
+    to_node, to_unit = _target(request.user, appeal, data["target"])
+    actions.appeal_dispatch(appeal=appeal, by=request.user, to_node=to_node, to_unit=to_unit, note=data["note"])
+    return _("Dispatched to %(who)s.") % {"who": to_unit or to_node}
+
+
+def _run_merge(request, appeal, data):
+    into = selectors.appeal_get(request.user, data["into"])
+    actions.appeal_merge(appeal=appeal, into=into, by=request.user, note=data["note"])
+    return _("Merged into %(number)s.") % {"number": into.number}
+
+
+def _decide(kind):
+    def run(request, appeal, data):
+        req = appeal.requests.filter(pk=data["request"], kind=kind).first()
+        if req is None:
+            raise ValidationError(_("This request does not exist any more."))
+        decide = actions.extension_decide if kind == AppealRequest.Kind.EXTENSION else actions.void_decide
+        decide(request=req, by=request.user, approve=data["approve"], note=data["note"])
+        return _("Approved.") if data["approve"] else _("Rejected.")
+    return run
+
+
+def _run_accept(request, appeal, data):
+    actions.appeal_accept(appeal=appeal, by=request.user, note=data["note"])
+    return _("You accepted this appeal.")
+
+
+def _run_return(request, appeal, data):
+    actions.appeal_return(appeal=appeal, by=request.user, reason=data["reason"])
+    return _("Returned to the dispatcher.")
+
+
+def _run_extension_request(request, appeal, data):
+    actions.extension_request(appeal=appeal, by=request.user, days=data["days"], reason=data["reason"])
+    return _("More time was asked for; the dispatcher decides.")
+
+
+def _run_resolve(request, appeal, data):
+    actions.appeal_resolve(appeal=appeal, by=request.user, result=data["result"], photos=data["photos"])
+    return _("Resolved: the dispatcher will check it.")
+
+
+def _run_verify(request, appeal, data):
+    actions.appeal_verify(appeal=appeal, by=request.user, ok=data["ok"], note=data["note"])
+    return _("Verified.") if data["ok"] else _("Sent back to the handler.")
+
+
+def _run_close(request, appeal, data):
+    actions.appeal_close(appeal=appeal, by=request.user, note=data["note"])
+    return _("Closed.")
+
+
+def _run_callback(request, appeal, data):
+    actions.appeal_rate(appeal=appeal, by=request.user, resolved=data["resolved"],
+                        satisfaction=data["satisfaction"], comment=data["comment"], callback=True)
+    return _("The callback was recorded.")
+
+
+def _run_reopen(request, appeal, data):
+    actions.appeal_reopen(appeal=appeal, by=request.user, reason=data["reason"])
+    return _("Reopened for the same handler.")
+
+
+def _run_void_request(request, appeal, data):
+    actions.void_request(appeal=appeal, by=request.user, reason=data["reason"])
+    return _("Voiding was asked for; a supervisor decides.")
+
+
+def _run_supervise(request, appeal, data):
+    actions.appeal_supervise(appeal=appeal, by=request.user, note=data["note"])
+    return _("Supervision recorded; the handler is told.")
+
+
+# action -> (form, form prefix on the page, what runs it)
+_ACTIONS = {
+    "dispatch": (DispatchForm, "", _run_dispatch),
+    "merge": (MergeForm, "merge", _run_merge),
+    "accept": (NoteForm, "accept", _run_accept),
+    "return": (ReasonForm, "return", _run_return),
+    "extension_request": (ExtensionForm, "ext", _run_extension_request),
+    "resolve": (ResolveForm, "resolve", _run_resolve),
+    "verify": (VerifyForm, "verify", _run_verify),
+    "close": (NoteForm, "close", _run_close),
+    "callback": (CallbackForm, "callback", _run_callback),
+    "reopen": (ReasonForm, "reopen", _run_reopen),
+    "void_request": (ReasonForm, "void", _run_void_request),
+    "supervise": (RequiredNoteForm, "supervise", _run_supervise),
+    "extension_decide": (DecideForm, "", _decide(AppealRequest.Kind.EXTENSION)),
+    "void_decide": (DecideForm, "", _decide(AppealRequest.Kind.VOID)),
+}
+
+
+def _next_url(request) -> str | None:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return None
+
+
+@login_required
+@require_POST
+def appeal_act(request, pk, action):
+    """One action from the appeal page: the form is checked, the action called (atomic: on a refusal
+    nothing is written), and the page shown again with the outcome or the reason for the refusal."""
+    user = request.user
+    _need(user, Perm.WORKBENCH)
+    appeal = selectors.appeal_get(user, pk)
+    if action not in _ACTIONS:
+        raise Http404("no such action")
+    form_class, prefix, run = _ACTIONS[action]
+    kwargs = {"prefix": prefix or None}
+    if form_class is DispatchForm:
+        kwargs["targets"] = dispatch_targets(user, appeal, routing.route(appeal.node, appeal.category))
+    form = form_class(request.POST, request.FILES, **kwargs)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            if "seen" in data and data["seen"] != appeal.status:
+                raise TransitionError(actions.stale_message(appeal))
+            message = run(request, appeal, data)
+        except (ValidationError, PermissionDenied) as exc:
+            _form_errors(form, exc)
+        else:
+            back = _next_url(request)
+            if back:
+                messages.success(request, message)
+                return redirect(back)
+            if request.htmx:
+                return _render_detail(request, selectors.appeal_get(user, pk), flash=message)
+            messages.success(request, message)
+            return redirect("appeals:detail", pk=pk)
+    back = _next_url(request)
+    if back and form.errors:
+        for error in form.non_field_errors() or [_("Check the form.")]:
+            messages.error(request, error)
+        return redirect(back)
+    # The action may have changed the instance before it failed: show what the database holds.
+    return _render_detail(request, selectors.appeal_get(user, pk), failed=(action, form))
+

@@ -1,0 +1,219 @@
+"""The appeals benchmark: filing, dispatch and accept through their actions, the scoped appeal list page,
+the three rates and the dashboard payload, and the deadline sweep, over 1,000,000 appeals.
+
+Each figure is the median of ``runs`` runs after two warm-up runs (``registry._median_ms``); page times
+are measured around Django's test client (middleware, view, template; no network). Appeals the
+benchmark files are removed afterwards, so it can run again on the same data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import statistics
+import time
+
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from gongzhi.accounts.roles import Role
+from gongzhi.appeals import actions
+from gongzhi.appeals.models import OPEN_STATUSES, Appeal, Category, Channel, DueState, Status
+from gongzhi.appeals.sweep import SWEPT, sweep
+from gongzhi.core.scoping import under
+from gongzhi.dashboards.metrics import dashboard_payload, metrics
+from gongzhi.dashboards.rollups import rollup_rebuild
+from gongzhi.orgs.models import NodeKind, OrgNode, Resident
+
+from . import appeals_data
+from .registry import _get, _median_ms, _user
+
+MARK = "基准测试"  # title prefix of the appeals the benchmark files, removed afterwards
+TARGETS_MS = {"file": 5.0, "dispatch": 5.0, "accept": 5.0, "list": 20.0, "metrics": 50.0, "dashboard": 50.0}
+SWEEP_TARGET_S = 10.0
+_ROW = re.compile(rb'href="/appeals/(\d+)/"')
+
+
+def _drop(root: OrgNode, log) -> None:
+    """Remove the benchmark's appeals (the registry stays) with plain DELETEs: whatever points at them
+    (timeline, photos, notices, ...) first, found from the model's relations."""
+    from django.db.models import CASCADE
+
+    from gongzhi.dashboards.models import AppealFact
+
+    log("dropping the old benchmark appeals ...")
+    inside = Appeal.objects.filter(under(root.path))
+    ids = inside.values("id")
+    relations = [r for r in Appeal._meta.related_objects if r.related_model is not Appeal]
+    for rel in relations:
+        if rel.on_delete is not CASCADE:
+            rel.related_model._base_manager.filter(**{f"{rel.field.name}__in": ids}).update(**{rel.field.name: None})
+    # Photos point at timeline events too: they go first.
+    for rel in sorted(relations, key=lambda r: r.related_model.__name__ != "AppealPhoto"):
+        if rel.on_delete is CASCADE:
+            rel.related_model._base_manager.filter(**{f"{rel.field.name}__in": ids})._raw_delete(Appeal.objects.db)
+    AppealFact.objects.filter(appeal_id__in=ids)._raw_delete(Appeal.objects.db)
+    inside.update(merged_into=None)
+    inside._raw_delete(Appeal.objects.db)
+
+
+def _remove_filed(log) -> None:
+    """The appeals filed while measuring, and their roll-up counts (rebuilt for today)."""
+    filed = Appeal.objects.filter(title__startswith=MARK)
+    n = filed.count()
+    filed.delete()
+    rollup_rebuild(since=timezone.localdate() - dt.timedelta(days=1))
+    log(f"removed the {n} appeals filed while measuring")
+
+
+def run(*, appeals: int, residents: int, runs: int, rebuild: bool, markdown: str | None, sweep_runs: int = 3,
+        log=print) -> dict:
+    root = appeals_data.bench_root()
+    if root is not None and rebuild:
+        _drop(root, log)
+    if root is None or not Appeal.objects.filter(under(root.path)).exists():
+        log(f"building {appeals:,} appeals (once) ...")
+        appeals_data.build(appeals=appeals, residents=residents, log=log)
+        root = appeals_data.bench_root()
+    inside = Appeal.objects.filter(under(root.path))
+    size = inside.count()
+    open_count = inside.filter(status__in=OPEN_STATUSES).count()
+    overdue = inside.filter(due_state=DueState.OVERDUE, status__in=SWEPT).count()
+    town = OrgNode.objects.filter(under(root.path, "path"), kind=NodeKind.SUBDISTRICT).order_by("path").first()
+    community = OrgNode.objects.filter(under(town.path, "path"), kind=NodeKind.COMMUNITY).order_by("path")[3]
+    grid = OrgNode.objects.filter(under(community.path, "path"), kind=NodeKind.GRID).order_by("path")[2]
+    county_user = _user("bench_county", Role.COUNTY_ADMIN, root)
+    town_user = _user("bench_town", Role.SUBDISTRICT_STAFF, town)
+    community_user = _user("bench_community", Role.COMMUNITY_STAFF, community)
+    grid_user = _user("bench_grid", Role.GRID_WORKER, grid)
+    results: list[tuple[str, float, float, int, float | None, str]] = []
+
+    def record(label, key, median, p95, queries, note=""):
+        results.append((label, median, p95, queries, TARGETS_MS.get(key), note))
+        log(f"{label:62s} median {median:7.2f} ms  p95 {p95:7.2f} ms  {queries} queries  {note}")
+
+    try:
+        _actions(record, runs, grid, county_user, community_user, grid_user)
+        _list_page(record, runs, root, town, community, county_user, town_user, community_user, grid_user)
+        _figures(record, runs, root, town, community, grid, county_user)
+    finally:
+        _remove_filed(log)
+    sweep_line = _sweep(sweep_runs, log)
+    report = _markdown(size, open_count, overdue, results, sweep_line, runs)
+    log(report)
+    if markdown:
+        with open(markdown, "a", encoding="utf-8") as fh:
+            fh.write(report + "\n")
+    return {"results": results, "sweep": sweep_line, "appeals": size}
+
+
+def _actions(record, runs, grid, county_user, community_user, grid_user):
+    garbage = Category.objects.get(code="garbage")
+    reporters = list(Resident.objects.filter(under(grid.path)).order_by("id")[: 3 * (runs + 2)])
+    it = iter(reporters * 3)
+
+    def file_one(by=grid_user, channel=Channel.VISIT):
+        return actions.appeal_file(by=by, category=garbage, title=f"{MARK}垃圾清运",
+                                   description="基准测试：楼下垃圾桶满了没人清运", channel=channel, reporter=next(it))
+
+    record("file an appeal (appeal_file: routing, deadlines, audit)", "file", *_median_ms(file_one, runs))
+    # Dispatch and accept each need fresh appeals: filed beforehand, outside the timing.
+    batch = [file_one(by=community_user, channel=Channel.WINDOW) for _ in range(runs + 2)]
+    queue = iter(batch)
+    record("dispatch (appeal_dispatch, community staff to a grid)", "dispatch",
+           *_median_ms(lambda: actions.appeal_dispatch(appeal=next(queue), by=community_user, to_node=grid), runs))
+    queue = iter(batch)
+    record("accept (appeal_accept, the grid worker)", "accept",
+           *_median_ms(lambda: actions.appeal_accept(appeal=next(queue), by=grid_user), runs))
+
+
+def _list_page(record, runs, root, town, community, county_user, town_user, community_user, grid_user):
+    url = reverse("appeals:list")
+    in_town = Appeal.objects.filter(under(town.path)).order_by("-submitted_at", "-id")
+    sample = in_town[min(300, in_town.count() - 1)]
+    garbage = Category.objects.get(code="garbage")
+    today = timezone.localdate()
+    cases = [
+        ("county admin, no filter", county_user, {}),
+        ("subdistrict staff, no filter", town_user, {}),
+        ("subdistrict staff, status accepted", town_user, {"status": Status.ACCEPTED}),
+        ("subdistrict staff, overdue", town_user, {"due": DueState.OVERDUE}),
+        ("subdistrict staff, category 垃圾清运", town_user, {"category": garbage.pk}),
+        ("subdistrict staff, hotline, last 30 days", town_user,
+         {"channel": Channel.HOTLINE, "date_from": today - dt.timedelta(days=29), "date_to": today}),
+        ("subdistrict staff, one community", town_user, {"node": community.pk}),
+        ("subdistrict staff, closed + category + community", town_user,
+         {"status": Status.CLOSED, "category": garbage.pk, "node": community.pk}),
+        ("subdistrict staff, number", town_user, {"q": sample.number}),
+        ("subdistrict staff, text 垃圾", town_user, {"q": "垃圾"}),
+        ("community staff, only mine to act on", community_user, {"mine": "1"}),
+        ("grid worker, no filter", grid_user, {}),
+    ]
+    counts = []
+    for label, user, params in cases:
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        first = _get(client, url, params)
+        median, p95, queries = _median_ms(lambda c=client, p=params: _get(c, url, p), runs)
+        rows = len(set(_ROW.findall(first.content)))
+        counts.append(queries)
+        record(f"appeal list: {label}", "list", median, p95, queries, f"{rows} rows")
+    # A later page through the keyset cursor.
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(town_user)
+    last = in_town[min(5000, in_town.count() - 30)]
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    params = {"after": f"{(last.submitted_at - epoch) // dt.timedelta(microseconds=1)}-{last.pk}"}
+    median, p95, queries = _median_ms(lambda: _get(client, url, params), runs)
+    counts.append(queries)
+    record("appeal list: subdistrict staff, page 201 (keyset)", "list", median, p95, queries,
+           f"queries per page: {min(counts)}-{max(counts)}")
+
+
+def _figures(record, runs, root, town, community, grid, county_user):
+    today = timezone.localdate()
+    period = {"date_from": today - dt.timedelta(days=29), "date_to": today}
+    for label, node in (("county", root), ("subdistrict", town), ("community", community), ("grid", grid)):
+        median, p95, queries = _median_ms(lambda n=node: metrics(user=county_user, node=n, **period), runs)
+        record(f"the rates (metrics), {label}, 30 days", "metrics", median, p95, queries)
+    for label, node in (("county", root), ("subdistrict", town)):
+        median, p95, queries = _median_ms(lambda n=node: dashboard_payload(user=county_user, node=n, **period), runs)
+        record(f"dashboard payload, {label}, 30 days", "dashboard", median, p95, queries)
+
+
+def _sweep(runs: int, log):
+    times, first = [], None
+    for _ in range(max(1, runs)):
+        t = time.perf_counter()
+        counts = sweep()
+        times.append(time.perf_counter() - t)
+        first = first or counts
+        log(f"deadline sweep over every appeal: {times[-1]:.2f} s {counts}")
+    return statistics.median(times), first, len(times)
+
+
+def _markdown(size, open_count, overdue, results, sweep_line, runs) -> str:
+    vendor = connection.vendor
+    version = ""
+    if vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            version = cursor.fetchone()[0]
+    lines = [
+        f"### Appeals benchmark, {dt.date.today()}: {size:,} appeals ({open_count:,} open, {overdue:,} unresolved "
+        f"and overdue), {vendor} {version}, {runs} runs per case",
+        "",
+        "| case | median ms | p95 ms | queries | target ms | note |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for label, median, p95, queries, target, note in results:
+        flag = "" if target is None or median < target else " **over target**"
+        lines.append(f"| {label} | {median:.2f} | {p95:.2f} | {queries} | {target or ''} | {note}{flag} |")
+    if sweep_line:
+        seconds, counts, n = sweep_line
+        flag = "" if seconds < SWEEP_TARGET_S else " **over target**"
+        lines.append(f"| deadline sweep over all {size:,} appeals (median of {n}) | {seconds * 1000:.0f} | | | "
+                     f"{SWEEP_TARGET_S * 1000:.0f} | first run: {counts}{flag} |")
+    return "\n".join(lines)
