@@ -367,3 +367,50 @@ def test_rebuild_after_moving_a_community(tree, story):
     # and the listener carries on from there
     before = _rollup_rows()
     assert rollups.refresh(story[1].pk) is False and _rollup_rows() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_changes_add_up():
+    """Actions on four connections at once, all adding to the same roll-up rows, and two refreshes of
+    one appeal racing each other: the roll-ups still equal the rebuild."""
+    import threading
+
+    from django.db import connections
+
+    from .factories import build_tree
+
+    tree = build_tree()
+    cats = make_categories()
+    staff, worker = tree.users[Role.COMMUNITY_STAFF], tree.users[Role.GRID_WORKER]
+    appeals = [
+        actions.appeal_file(by=tree.users[Role.RESIDENT], category=cats["garbage"], title=f"路灯{i}",
+                            description=f"小区路灯坏了{i}", channel=Channel.ONLINE, reporter=tree.resident_a)
+        for i in range(8)
+    ]
+    barrier = threading.Barrier(4)
+    failures = []
+
+    def work(batch):
+        try:
+            barrier.wait(timeout=10)
+            for appeal in batch:
+                appeal = Appeal.objects.get(pk=appeal.pk)
+                actions.appeal_dispatch(appeal=appeal, by=staff, to_node=tree.grid_a1)
+                actions.appeal_accept(appeal=appeal, by=worker)
+                rollups.refresh(appeals[0].pk)  # everyone refreshes A0 too
+        except Exception as exc:  # noqa: BLE001  (reported below)
+            failures.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(appeals[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert failures == []
+    incremental = _rollup_rows()
+    assert metrics(user=tree.users[Role.COUNTY_ADMIN], node=tree.county, date_from=None, date_to=None,
+                   )["figures"]["responded"] == 8
+    rollups.rollup_rebuild()
+    assert _rollup_rows() == incremental

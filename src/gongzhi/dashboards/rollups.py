@@ -10,7 +10,6 @@ recomputes everything from the appeals table with INSERT ... SELECT (after bulk 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from zoneinfo import ZoneInfo
 
@@ -52,7 +51,6 @@ from gongzhi.orgs.models import OrgNode
 
 from .models import COUNTERS, AppealFact, AppealRollup, WorkCalendar
 
-log = logging.getLogger(__name__)
 STEP = OrgNode.steplen
 # Roll-up rows for nodes down to this depth (county 1, subdistrict 2, community 3, grid 4); deeper nodes
 # hold a few hundred appeals a month and are summed from their facts. By day, a breakdown by category
@@ -237,6 +235,11 @@ def _fact_dict(fact: AppealFact) -> dict:
 def refresh(appeal_id: int) -> bool:
     """Bring the roll-ups in line with one appeal as it stands now; True when anything changed."""
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Derived data, fact and roll-ups in one transaction: a crash may lose this refresh but
+            # never half of it, and the appeal's next change brings it back. So no wait for the disk.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         old = AppealFact.objects.select_for_update().filter(appeal_id=appeal_id).first()
         if old is None:
             # First sight of this appeal: an empty fact to lock, whoever inserts it first.
@@ -452,14 +455,16 @@ def _create_indexes() -> None:
 def rollup_rebuild(since: dt.date | None = None, *, log=None) -> dict:
     """Recompute facts and roll-ups from the appeals table, for appeals filed on or after ``since``
     (a local date; None: all). Set-based SQL; the demo loader and the benchmark call it after bulk
-    loads. Concurrent listeners wait for it (PostgreSQL: a lock on both tables)."""
+    loads. Listeners wait for it (PostgreSQL: EXCLUSIVE locks on both tables, which let pages read
+    the old figures meanwhile; a full rebuild also drops and rebuilds the indexes, and then pages
+    wait too)."""
     started = time.perf_counter()
     say = log or (lambda _msg: None)
     with transaction.atomic():
         fact_table, rollup_table = _q(AppealFact._meta.db_table), _q(AppealRollup._meta.db_table)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                cursor.execute(f"LOCK TABLE {fact_table}, {rollup_table} IN SHARE ROW EXCLUSIVE MODE")
+                cursor.execute(f"LOCK TABLE {fact_table}, {rollup_table} IN EXCLUSIVE MODE")
             days = _fill_calendar()
             bulk = since is None and connection.vendor == "postgresql"
             if since is None:
