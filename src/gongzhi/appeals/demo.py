@@ -447,7 +447,7 @@ class _History:
 
     def _at(self, life: _Life, t: dt.datetime) -> dt.datetime:
         t = max(t, life.t + dt.timedelta(seconds=self.rng.randint(20, 120)))
-        self._tick(life, t)
+        self._tick(life, min(t, self.now))
         if t > self.now:
             raise _Stop
         life.t = t
@@ -754,7 +754,8 @@ class _History:
                 self.duplicate(life, ["merge"], fallback=True)
         # Make sure every end state shows up however small the demo (the lives drawn above end at random).
         unhappy = ["accept", "resolve", "callback:unsatisfied"]
-        for script in (["void:ok"], ["dispatch", "accept", "resolve", "callback:satisfied", "verify"],
+        for script in (["void:ok"], ["dispatch", "void:no", "accept"],
+                       ["dispatch", "accept", "resolve", "callback:satisfied", "verify"],
                        ["dispatch", *unhappy, *unhappy, *unhappy, "verify", "close"]):
             self.run(self.draw(channel=Channel.WINDOW, at=self.office_time(rng.randint(15, 40))), script)
         oldest = min((x for x in self.lives if SCOPE[x.category.code] != H and x.office),
@@ -770,6 +771,8 @@ class _History:
         home = main.home
         text = next((p for p in T.APPEALS[main.category.code] if p[0].format(
             where="", addr="", days=0, n=0, street="") in main.f["title"]), None)
+        # Second reports come in any time, from residents and the hotline (staff channels keep office hours).
+        kw.setdefault("channel", rng.choice((Channel.ONLINE, Channel.HOTLINE, Channel.SNAPSHOT)))
         life = self.draw(code=main.category.code, community=home.community, home=home, at=at, text=text, **kw)
         life.f.update(node_id=main.f["node_id"], org_path=main.f["org_path"], address=main.f["address"],
                       lng=main.f["lng"], lat=main.f["lat"], title=main.f["title"],
