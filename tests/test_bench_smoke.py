@@ -34,8 +34,9 @@ def test_appeal_data_builder(db):
         assert (a.response_due, a.resolve_due, a.due_soon_at) == (due.response_due, due.resolve_due, due.due_soon_at)
         assert a.submitted_at <= NOW
     # Ids continue after the bulk load (the PostgreSQL sequence was moved on) and the actions work on the rows.
-    worker = User.objects.get(username__startswith="bench-wg-", role_assignments__node=OrgNode.objects.get_parent(appeals.first().node))
-    reporter = Resident.objects.filter(household__grid=OrgNode.objects.get_parent(appeals.first().node)).first()
+    grid = OrgNode.objects.get_parent(appeals.first().node)
+    worker = User.objects.get(username__startswith="bench-wg-", role_assignments__node=grid)
+    reporter = Resident.objects.filter(household__grid=grid).first()
     filed = actions.appeal_file(by=worker, category=Category.objects.get(code="garbage"), title="垃圾",
                                 description="楼下垃圾没人清运", channel=Channel.VISIT, reporter=reporter)
     assert filed.pk > max(appeals.exclude(pk=filed.pk).values_list("pk", flat=True))

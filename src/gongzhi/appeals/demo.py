@@ -288,10 +288,20 @@ class _History:
                 clock, minutes = window[0], rng.randint(5, _minutes(window) - 5)
             else:  # residents and the hotline: mostly daytime, some evenings
                 clock, minutes = dt.time(self.pick_hour.pick(rng)), rng.randint(0, 59)
-            moment = dt.datetime.combine(day, clock, tzinfo=tz) + dt.timedelta(minutes=minutes, seconds=rng.randint(0, 59))
+            moment = dt.datetime.combine(day, clock, tzinfo=tz) + dt.timedelta(minutes=minutes,
+                                                                              seconds=rng.randint(0, 59))
             if self.start <= moment < self.now - dt.timedelta(minutes=10):
                 return moment
         return self.now - dt.timedelta(hours=rng.randint(24, 24 * 30))
+
+    def daytime(self, moment: dt.datetime) -> dt.datetime:
+        """The moment, or the next morning when it falls in the night: residents sleep too."""
+        local = timezone.localtime(moment)
+        if 7 <= local.hour < 23:
+            return moment
+        day = local.date() + dt.timedelta(days=1 if local.hour >= 23 else 0)
+        return dt.datetime.combine(day, dt.time(7, self.rng.randint(0, 59)), tzinfo=local.tzinfo) + dt.timedelta(
+            minutes=self.rng.randint(0, 90))
 
     def later(self, life: _Life, hours: float, *, office: bool | None = None) -> dt.datetime:
         office = life.office if office is None else office
@@ -602,14 +612,15 @@ class _History:
         elif name in ("rate", "callback"):
             satisfaction, _s, unresolved = arg.partition(":")
             callback = name == "callback"
+            wording = "unresolved" if unresolved else satisfaction
             if callback:
                 t = self._at(life, self.later(life, quick or rng.uniform(1, 16), office=True))
                 by = self.community_staff(life)
-                comment = rng.choice(T.CALLBACK_NOTES[satisfaction])
+                comment = rng.choice(T.CALLBACK_NOTES[wording])
             else:
-                t = self._at(life, life.t + dt.timedelta(hours=quick or rng.uniform(0.5, 40)))
+                t = self._at(life, self.daytime(life.t + dt.timedelta(hours=quick or rng.uniform(0.5, 40))))
                 by = life.reporter_user
-                comment = rng.choice(T.COMMENTS[satisfaction])
+                comment = rng.choice(T.COMMENTS[wording])
             resolved = not unresolved
             f.update(rating_resolved=resolved, satisfaction=satisfaction, rating_comment=comment, rated_at=t,
                      rated_by_callback=callback)
@@ -755,9 +766,10 @@ class _History:
         # Make sure every end state shows up however small the demo (the lives drawn above end at random).
         unhappy = ["accept", "resolve", "callback:unsatisfied"]
         for script in (["void:ok"], ["dispatch", "void:no", "accept"],
-                       ["dispatch", "accept", "resolve", "callback:satisfied", "verify"],
+                       ["dispatch", "accept", "ext:no", "resolve", "callback:satisfied", "verify"],
+                       ["dispatch", "accept", "ext:ok", "resolve", "callback:basic", "verify", "close"],
                        ["dispatch", *unhappy, *unhappy, *unhappy, "verify", "close"]):
-            self.run(self.draw(channel=Channel.WINDOW, at=self.office_time(rng.randint(15, 40))), script)
+            self.run(self.draw(channel=Channel.WINDOW, at=self.office_time(rng.randint(15, 40))), script, fast=True)
         oldest = min((x for x in self.lives if SCOPE[x.category.code] != H and x.office),
                      key=lambda x: x.f["submitted_at"])
         self.duplicate(oldest, ["merge"], hours=1, fallback=True)
@@ -765,7 +777,7 @@ class _History:
     def duplicate(self, main: _Life, script, hours=None, fallback=False, **kw):
         """Another report of the same problem: same place and category, a similar text, then merged."""
         rng = self.rng
-        at = main.f["submitted_at"] + dt.timedelta(hours=hours or rng.uniform(0.5, 30))
+        at = self.daytime(main.f["submitted_at"] + dt.timedelta(hours=hours or rng.uniform(0.5, 30)))
         if at >= self.now:
             return None
         home = main.home
@@ -790,11 +802,13 @@ class _History:
             if workdays.is_workday(day):
                 left -= 1
             day -= dt.timedelta(days=1)
-        moment = dt.datetime.combine(day, dt.time(hour, self.rng.randint(0, 40)), tzinfo=timezone.get_current_timezone())
+        tz = timezone.get_current_timezone()
+        moment = dt.datetime.combine(day, dt.time(hour, self.rng.randint(0, 40)), tzinfo=tz)
         return moment if moment < self.now else self.office_time(working_days_back + 1, hour)
 
-    def _back_for(self, code: str, want: str) -> dt.datetime:
-        """A filing time whose deadline is ``want`` (due soon, overdue) now."""
+    def _back_for(self, code: str, want: str) -> dt.datetime | None:
+        """A filing time on a working day whose deadline is ``want`` (due soon, overdue) now, if there is one
+        (in a long holiday nothing filed in office hours is due soon)."""
         policy = self._policy(self.categories[code])
         for back in range(1, 40):
             at = self.office_time(back)
@@ -803,7 +817,7 @@ class _History:
                               self.now)
             if state == want and (want != DueState.OVERDUE or d.resolve_due < self.now - dt.timedelta(days=1)):
                 return at
-        return self.office_time(10)
+        return None
 
     def scripted(self, accounts: dict):
         wangge, shequ, jumin = accounts.get("wangge"), accounts.get("shequ"), accounts.get("jumin")
@@ -823,10 +837,15 @@ class _History:
         # wangge: dispatched to the grid (to accept), accepted (to resolve), one waiting for more time, overdue ones.
         w1 = life("garbage", Channel.VISIT, 1, ["dispatch"])
         life("dumping", Channel.WINDOW, 0, ["dispatch"])
-        life("drainage", Channel.WINDOW, self._back_for("drainage", DueState.OVERDUE), ["dispatch"])
+        overdue = self._back_for("garbage", DueState.OVERDUE) or 12  # same policy as drainage
+        life("drainage", Channel.WINDOW, overdue, ["dispatch"])
         w4 = life("greening", Channel.VISIT, 2, ["dispatch", "accept"])
-        life("garbage", Channel.WINDOW, self._back_for("garbage", DueState.OVERDUE), ["dispatch", "accept", "supervise"])
-        life("living-noise", Channel.HOTLINE, self._back_for("living-noise", DueState.DUE_SOON), ["dispatch", "accept"])
+        life("garbage", Channel.WINDOW, overdue, ["dispatch", "accept", "supervise"])
+        soon = self._back_for("living-noise", DueState.DUE_SOON)
+        if soon is not None:
+            life("living-noise", Channel.HOTLINE, soon, ["dispatch", "accept"])
+        else:  # an emergency (2 hours, sent to the grid at once) reported 100 minutes ago is due soon any day
+            life("fire-hazard", Channel.HOTLINE, self.now - dt.timedelta(minutes=100), [])
         life("dumping", Channel.VISIT, 4, ["dispatch", "accept", "ext:pending"])
         # shequ: to dispatch (new, returned, a possible duplicate), to verify and close, a void waiting for jiedao.
         life("property-service", Channel.HOTLINE, self.now - dt.timedelta(hours=2), [], reporter="")
@@ -852,7 +871,8 @@ class _History:
         life("drainage", Channel.ONLINE, 12, ["dispatch", "accept", "resolve", "rate:satisfied", "verify", "close"],
              **mine)
         life("property-service", Channel.ONLINE, 25,
-             ["dispatch", "accept", "resolve", "rate:unsatisfied", "accept", "resolve", "rate:basic", "verify", "close"],
+             ["dispatch", "accept", "resolve", "rate:unsatisfied", "accept", "resolve", "rate:basic", "verify",
+              "close"],
              **mine)
         self.duplicate(w4, ["merge"], hours=3, channel=Channel.ONLINE, reporter=resident, filer=jumin)
 

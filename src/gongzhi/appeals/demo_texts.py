@@ -242,13 +242,16 @@ MERGE_NOTES = ["同一问题，合并办理。", "与已受理诉求重复，合
 HOTLINE = "12345热线"
 AUTO_DISPATCH_NOTE = "按派单规则自动派单。"
 
+# By satisfaction, and "unresolved" for an unsatisfied resident who says the problem is still there.
 COMMENTS = {
     "satisfied": ["处理很及时，谢谢！", "网格员态度很好，问题解决了。", "满意，点赞！", "", "", ""],
     "basic": ["问题解决了，就是时间有点长。", "基本解决，希望以后多巡查。", ""],
-    "unsatisfied": ["问题还是没有解决。", "只是来看了一下，没有实际处理。", "处理结果不满意。"],
+    "unsatisfied": ["解决得太慢了，拖了好几天。", "处理了，但是工作人员态度不好。"],
+    "unresolved": ["问题还是没有解决。", "只是来看了一下，没有实际处理。"],
 }
 CALLBACK_NOTES = {
     "satisfied": ["电话回访，居民表示满意。", "回访居民，对处理结果满意。"],
     "basic": ["电话回访，居民表示基本满意。"],
-    "unsatisfied": ["电话回访，居民表示问题依旧，不满意。"],
+    "unsatisfied": ["电话回访，问题已处理，居民对办理时间不满意。"],
+    "unresolved": ["电话回访，居民表示问题依旧，不满意。"],
 }

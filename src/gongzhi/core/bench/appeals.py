@@ -12,6 +12,8 @@ import datetime as dt
 import re
 import statistics
 import time
+from contextlib import contextmanager
+from itertools import cycle
 
 from django.db import connection
 from django.test import Client
@@ -19,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gongzhi.accounts.roles import Role
-from gongzhi.appeals import actions
+from gongzhi.appeals import actions, events
 from gongzhi.appeals.models import OPEN_STATUSES, Appeal, Category, Channel, DueState, Status
 from gongzhi.appeals.sweep import SWEPT, sweep
 from gongzhi.core.scoping import under
@@ -90,8 +92,8 @@ def run(*, appeals: int, residents: int, runs: int, rebuild: bool, markdown: str
     grid_user = _user("bench_grid", Role.GRID_WORKER, grid)
     results: list[tuple[str, float, float, int, float | None, str]] = []
 
-    def record(label, key, median, p95, queries, note=""):
-        results.append((label, median, p95, queries, TARGETS_MS.get(key), note))
+    def record(label, target, median, p95, queries, note=""):
+        results.append((label, median, p95, queries, TARGETS_MS.get(target), note))
         log(f"{label:62s} median {median:7.2f} ms  p95 {p95:7.2f} ms  {queries} queries  {note}")
 
     try:
@@ -109,24 +111,41 @@ def run(*, appeals: int, residents: int, runs: int, rebuild: bool, markdown: str
     return {"results": results, "sweep": sweep_line, "appeals": size}
 
 
+@contextmanager
+def _no_listeners():
+    """The actions alone, without the after-commit listeners (roll-ups, notifications): a diagnostic row
+    that shows which part of an action's time is whose."""
+    saved = list(events._listeners)
+    events._listeners.clear()
+    try:
+        yield
+    finally:
+        events._listeners.extend(saved)
+
+
 def _actions(record, runs, grid, county_user, community_user, grid_user):
     garbage = Category.objects.get(code="garbage")
-    reporters = list(Resident.objects.filter(under(grid.path)).order_by("id")[: 3 * (runs + 2)])
-    it = iter(reporters * 3)
+    it = cycle(Resident.objects.filter(under(grid.path)).order_by("id")[: 6 * (runs + 2)])
 
     def file_one(by=grid_user, channel=Channel.VISIT):
         return actions.appeal_file(by=by, category=garbage, title=f"{MARK}垃圾清运",
                                    description="基准测试：楼下垃圾桶满了没人清运", channel=channel, reporter=next(it))
 
-    record("file an appeal (appeal_file: routing, deadlines, audit)", "file", *_median_ms(file_one, runs))
-    # Dispatch and accept each need fresh appeals: filed beforehand, outside the timing.
-    batch = [file_one(by=community_user, channel=Channel.WINDOW) for _ in range(runs + 2)]
-    queue = iter(batch)
-    record("dispatch (appeal_dispatch, community staff to a grid)", "dispatch",
-           *_median_ms(lambda: actions.appeal_dispatch(appeal=next(queue), by=community_user, to_node=grid), runs))
-    queue = iter(batch)
-    record("accept (appeal_accept, the grid worker)", "accept",
-           *_median_ms(lambda: actions.appeal_accept(appeal=next(queue), by=grid_user), runs))
+    def measure(suffix, target):
+        record(f"file an appeal (appeal_file: routing, deadlines, audit){suffix}", target,
+               *_median_ms(file_one, runs))
+        # Dispatch and accept each need fresh appeals: filed beforehand, outside the timing.
+        batch = [file_one(by=community_user, channel=Channel.WINDOW) for _ in range(runs + 2)]
+        queue = iter(batch)
+        record(f"dispatch (appeal_dispatch, community staff to a grid){suffix}", target,
+               *_median_ms(lambda: actions.appeal_dispatch(appeal=next(queue), by=community_user, to_node=grid), runs))
+        queue = iter(batch)
+        record(f"accept (appeal_accept, the grid worker){suffix}", target,
+               *_median_ms(lambda: actions.appeal_accept(appeal=next(queue), by=grid_user), runs))
+
+    measure("", "file")
+    with _no_listeners():
+        measure(" - action alone, listeners off", None)
 
 
 def _list_page(record, runs, root, town, community, county_user, town_user, community_user, grid_user):
