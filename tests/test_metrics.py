@@ -231,11 +231,13 @@ def test_roll_ups_and_facts_give_the_same_figures(tree, story, monkeypatch):
 
 
 def _rollup_rows():
+    rollups.catch_up()
     rows = AppealRollup.objects.values_list("day", "node_path", "depth", "dim", "key", *COUNTERS)
     return sorted(r for r in rows if any(r[5:]))  # rows whose counts went back to zero are equal to none
 
 
 def _facts():
+    rollups.catch_up()
     return sorted(AppealFact.objects.values_list("appeal_id", "day", "place_path", "category_id", "handler_unit_id",
                                                  "handler_path", "worker_id", "due_at", *COUNTERS))
 
@@ -356,14 +358,70 @@ def test_api_scope_and_errors(client, tree, story):
     assert client.get(URL).status_code == 404
 
 
-def test_rebuild_after_moving_a_community(tree, story):
+def test_actions_queue_and_figures_reads_catch_up(tree, story, loop):
+    """An action writes a queue row in its own transaction and leaves the roll-ups alone; the next
+    figures read applies it first, so the figures include every committed action."""
+    from gongzhi.dashboards.models import RollupQueue
+
+    def raw():
+        return sorted(AppealRollup.objects.values_list("day", "node_path", "dim", "key", *COUNTERS))
+
+    before = county(tree)["figures"]["closed"]
+    assert not rollups.pending()
+    rows = raw()
+    a6 = Appeal.objects.get(pk=story[6].pk)
+    loop(at(D2, 16), actions.appeal_verify, appeal=a6, by=tree.users[Role.COUNTY_ADMIN])
+    loop(at(D2, 16, 5), actions.appeal_close, appeal=a6, by=tree.users[Role.COUNTY_ADMIN])
+    assert list(RollupQueue.objects.values_list("appeal_id", flat=True)) == [a6.pk, a6.pk]
+    assert raw() == rows  # the actions did not wait for the roll-ups
+    assert county(tree)["figures"]["closed"] == before + 1  # the read caught up ...
+    assert not rollups.pending()  # ... and emptied the queue
+
+
+def test_a_failed_action_queues_nothing(tree, story):
+    rollups.catch_up()
+    a1 = Appeal.objects.get(pk=story[1].pk)  # closed: cannot be dispatched
+    with pytest.raises(ValidationError):
+        actions.appeal_dispatch(appeal=a1, by=tree.users[Role.COMMUNITY_STAFF], to_node=tree.grid_a1)
+    assert not rollups.pending()
+
+
+def test_worker_catches_up_and_scheduler_enqueues_it(tree, story, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from gongzhi.dashboards.tasks import rollups_catch_up
+    from gongzhi.notify import scheduler
+
+    rollups.catch_up()
+    assert "rollups_catch_up" not in scheduler.tick()  # nothing queued: nothing enqueued
+    Appeal.objects.filter(pk=story[7].pk).update(status=Status.VOIDED)  # as an action would, with its queue row
+    rollups.on_appeal_changed(story[7].pk, "void_decide")
+    assert "rollups_catch_up" in scheduler.tick()
+    assert DBTaskResult.objects.filter(task_path__endswith="rollups_catch_up").count() == 1
+    assert rollups_catch_up.call() == 1  # what the worker runs
+    assert not rollups.pending()
+    assert AppealFact.objects.get(appeal_id=story[7].pk).voided == 1
+
+
+def test_rebuild_after_moving_a_community(tree, story, settings, django_capture_on_commit_callbacks):
+    from gongzhi.appeals.selectors import appeals, to_dispatch
     from gongzhi.orgs.actions import orgnode_move
 
-    orgnode_move(node=tree.comm_a, new_parent=tree.town_b, by=tree.users[Role.COUNTY_ADMIN], reason="区划调整")
-    rollups.rollup_rebuild()  # roll-ups keep the old tree until rebuilt (docs/metrics.md)
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    staff = tree.users[Role.COMMUNITY_STAFF]
+    waiting = set(to_dispatch(staff).values_list("pk", flat=True))
+    assert waiting
+    with django_capture_on_commit_callbacks(execute=True):  # the move enqueues the rebuild (here: runs it)
+        orgnode_move(node=tree.comm_a, new_parent=tree.town_b, by=tree.users[Role.COUNTY_ADMIN], reason="区划调整")
     tree.town_b.refresh_from_db()
     assert county(tree, node=tree.town_b)["figures"]["filed"] == 7
     assert county(tree, node=tree.town_a)["figures"]["filed"] == 0
+    # The appeals' owner and handler paths followed: the community's staff keep their queue and
+    # the subdistrict it left no longer sees its appeals.
+    staff = type(staff).objects.get(pk=staff.pk)
+    assert set(to_dispatch(staff).values_list("pk", flat=True)) == waiting
+    old_town = type(staff).objects.get(pk=tree.users[Role.SUBDISTRICT_STAFF].pk)
+    assert not appeals(old_town).filter(pk__in=waiting).exists()
     # and the listener carries on from there
     before = _rollup_rows()
     assert rollups.refresh(story[1].pk) is False and _rollup_rows() == before
@@ -398,6 +456,7 @@ def test_concurrent_changes_add_up():
                 actions.appeal_dispatch(appeal=appeal, by=staff, to_node=tree.grid_a1)
                 actions.appeal_accept(appeal=appeal, by=worker)
                 rollups.refresh(appeals[0].pk)  # everyone refreshes A0 too
+                rollups.catch_up()  # and drains the queue, racing the others
         except Exception as exc:  # noqa: BLE001  (reported below)
             failures.append(repr(exc))
         finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -151,26 +151,49 @@ def _photos(appeal: Appeal, event: AppealEvent, photos, by) -> None:
 # --- intake ------------------------------------------------------------------------------------
 
 
-def _place(node: OrgNode | None, household: Household | None, reporter: Resident | None) -> OrgNode:
+def _place(node: OrgNode | None, household: Household | None, reporter: Resident | None):
+    """Where the problem is (the household's micro-grid or grid, the place picked, or the reporter's
+    home) and its line up the tree by kind, in one query."""
     if household is not None:
-        return household.micro_grid or household.grid
-    if node is not None:
-        return node
-    if reporter is not None:
-        return reporter.household.micro_grid or reporter.household.grid
-    raise ValidationError(_("Say where the problem is: pick a household or a place."))
+        path = household.org_path
+    elif node is not None:
+        path = node.path
+    elif reporter is not None:
+        path = reporter.org_path  # a resident's org_path is their household's
+    else:
+        raise ValidationError(_("Say where the problem is: pick a household or a place."))
+    line = routing.line_of(path)
+    place = max(line.values(), key=lambda n: n.depth, default=None)
+    if place is None or place.path != path:
+        raise ValidationError(_("Say where the problem is: pick a household or a place."))
+    return place, line
 
 
-def _first_receiver(place: OrgNode, channel: str, by) -> OrgNode:
+def _first_receiver(place: OrgNode, line: dict, channel: str, by) -> OrgNode:
     """首接负责: a grid worker filing on their rounds owns what they found in their own grid; everything
     else is owned by the place's community, whose staff dispatch it."""
     if by is not None and channel in (Channel.VISIT, Channel.SNAPSHOT):
-        grid = routing.grid_of(place)
+        grid = routing.grid_of(place, line)
         if grid is not None and any(
             a.role == Role.GRID_WORKER and a.node_id == grid.pk for a in getattr(by, "active_assignments", [])
         ):
             return grid
-    return routing.community_of(place) or place
+    return routing.community_of(place, line) or place
+
+
+def _reserve_id() -> int | None:
+    """On PostgreSQL, the new appeal's id from its sequence before the INSERT, so its number goes in with
+    the row (an UPDATE afterwards would rewrite every index of a large table). None elsewhere."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Appeal._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+def appeal_number(pk: int, submitted_at: dt.datetime) -> str:
+    """The number people quote: the local filing day and the id, e.g. 20261123001234."""
+    return f"{timezone.localtime(submitted_at):%Y%m%d}{pk:06d}"
 
 
 @transaction.atomic
@@ -190,7 +213,7 @@ def appeal_file(
     if not description:
         raise ValidationError(_("Describe the problem."))
     title = title or description[:30]
-    place = _place(node, household, reporter)
+    place, line = _place(node, household, reporter)
     own = by is not None and reporter is not None and reporter.user_id == getattr(by, "pk", None)
     if by is not None and client is None and not own and not policies.can_file_for_others(by, place.path):
         raise PermissionDenied(_("You may not file appeals for this place."))
@@ -202,11 +225,12 @@ def appeal_file(
         except PIIError as exc:
             raise ValidationError(str(exc)) from None
     now = submitted_at or _now()
-    owner = _first_receiver(place, channel, by)
+    owner = _first_receiver(place, line, channel, by)
     due = routing.deadlines(routing.policy_for(category), now)
     appeal = Appeal(
         number="", title=title[:120], description=description, category=category, channel=channel,
-        node=place, org_path=place.path, household=household or (reporter.household if reporter else None),
+        node=place, org_path=place.path,
+        household_id=household.pk if household is not None else (reporter.household_id if reporter else None),
         address=(address or (household.address if household else "")).strip()[:200], lng=lng, lat=lat,
         attributes=attributes, reporter=reporter,
         reporter_name=(reporter_name or (reporter.name if reporter else "")).strip()[:50],
@@ -215,10 +239,15 @@ def appeal_file(
         owner_node=owner, owner_path=owner.path, submitted_at=now, response_due=due.response_due,
         resolve_due=due.resolve_due, due_soon_at=due.due_soon_at, deadline_unconfirmed=due.unconfirmed,
     )
-    appeal.number = f"T{now:%Y%m%d%H%M%S%f}"  # unique placeholder until the id is known
-    appeal.save()
-    appeal.number = f"{timezone.localtime(now):%Y%m%d}{appeal.pk:06d}"
-    Appeal.objects.filter(pk=appeal.pk).update(number=appeal.number)
+    appeal.pk = _reserve_id()
+    if appeal.pk is not None:
+        appeal.number = appeal_number(appeal.pk, now)
+        appeal.save(force_insert=True)
+    else:  # SQLite: the id is known after the INSERT
+        appeal.number = f"T{now:%Y%m%d%H%M%S%f}"  # unique placeholder until then
+        appeal.save(force_insert=True)
+        appeal.number = appeal_number(appeal.pk, now)
+        Appeal.objects.filter(pk=appeal.pk).update(number=appeal.number)
     event = _event(appeal, "file", by, at=now, data={"channel": channel})
     _photos(appeal, event, photos, by)
     if reporter is not None and reporter.user_id:
@@ -226,7 +255,7 @@ def appeal_file(
     elif by is not None and by.is_authenticated and not by.can(Perm.WORKBENCH):
         AppealFollower.objects.create(appeal=appeal, user=by)
     _audit(appeal, by, "file", category=category.code, channel=channel, node=str(place))
-    route = routing.route(place, category)
+    route = routing.route(place, category, line)
     if route.auto_dispatch:
         appeal_dispatch(appeal=appeal, by=None, to_node=route.node, to_unit=route.unit,
                         note=_("Dispatched automatically by the routing table."))

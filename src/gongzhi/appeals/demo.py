@@ -34,7 +34,7 @@ from gongzhi.orgs.models import Household, NodeKind, OrgNode, Resident, Unit, Un
 
 from . import demo_texts as T
 from . import routing
-from .actions import ALLOWED_FROM, clean_attributes
+from .actions import ALLOWED_FROM, appeal_number, clean_attributes
 from .defaults import ensure_default_categories, leaf_codes
 from .models import (
     Appeal,
@@ -921,7 +921,7 @@ def _write(history: _History) -> dict:
     appeals = []
     for life in lives:
         f = life.f
-        number = f"{timezone.localtime(f['submitted_at']):%Y%m%d}{life.id:06d}"
+        number = appeal_number(life.id, f["submitted_at"])
         merged = life.merge_into.id if life.merge_into is not None and f["status"] == Status.MERGED else None
         appeals.append(Appeal(id=life.id, number=number, merged_into_id=merged, client_id=None, **f))
     numbers = {life: a.number for life, a in zip(lives, appeals)}

@@ -1,7 +1,16 @@
-"""Follow-up work after an appeal changes (notifications, roll-ups): listeners run after commit.
+"""Follow-up work after an appeal changes (roll-ups, notifications).
 
-Apps register a listener in their ``AppConfig.ready``; actions call ``appeal_changed``. Listeners
-must be quick (enqueue a task) and must not fail the action: they run once the transaction commits.
+Apps register a listener in their ``AppConfig.ready``; actions call ``appeal_changed``. Two kinds:
+
+- ``listen(fn)``: runs once the action's transaction commits. Must be quick (enqueue a task) and can
+  never fail the action. Notifications hook in here.
+- ``listen(fn, in_transaction=True)``: runs at once, inside the action's transaction, so what it writes
+  commits or rolls back with the change itself. Must be one small write (a queue row). The roll-ups
+  hook in here: the dashboards app queues the appeal and catches up later (``rollups.catch_up``).
+
+Kinds (``appeal_changed``): file, dispatch, return, accept, resolve, verify, verify_reject, close, rate,
+callback, reopen, extension_decide, void_decide, supervise, merge. Batch kinds (``appeals_changed``, the
+deadline sweep): due_soon, overdue, escalate.
 """
 
 from __future__ import annotations
@@ -13,17 +22,22 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 _listeners: list[Callable[[int, str], None]] = []
+_in_transaction: list[Callable[[int, str], None]] = []
 
 
-def listen(fn: Callable[[int, str], None]) -> Callable[[int, str], None]:
-    if fn not in _listeners:
-        _listeners.append(fn)
+def listen(fn: Callable[[int, str], None], *, in_transaction: bool = False) -> Callable[[int, str], None]:
+    group = _in_transaction if in_transaction else _listeners
+    if fn not in group:
+        group.append(fn)
     return fn
 
 
 def appeal_changed(appeal, kind: str) -> None:
-    """Tell the listeners, after commit, that ``appeal`` went through ``kind`` (file, dispatch, ...)."""
+    """Tell the listeners that ``appeal`` went through ``kind`` (file, dispatch, ...): the in-transaction
+    ones now, the others after commit."""
     appeal_id = appeal.pk
+    for fn in list(_in_transaction):
+        fn(appeal_id, kind)
 
     def run():
         for fn in list(_listeners):
@@ -32,7 +46,8 @@ def appeal_changed(appeal, kind: str) -> None:
             except Exception:  # a listener's failure never undoes or fails the action
                 log.exception("appeal listener %s failed for %s/%s", fn, appeal_id, kind)
 
-    transaction.on_commit(run)
+    if _listeners:
+        transaction.on_commit(run)
 
 
 # Changes made to many appeals at once (the deadline sweep's due_soon / overdue / escalate): one call

@@ -41,46 +41,54 @@ def category_chain(category: Category) -> list[Category]:
     return chain
 
 
-def _level(node: OrgNode, kind: str) -> OrgNode | None:
+def line_of(path: str) -> dict[str, OrgNode]:
+    """The node at ``path`` and its ancestors by kind, in one query: what filing needs to know of a place
+    (the place itself, its grid, its community). Pass it to ``grid_of``, ``community_of`` and ``route``."""
+    return {n.kind: n for n in OrgNode.objects.filter(path__in=ancestor_paths(path))}
+
+
+def _level(node: OrgNode, kind: str, line: dict[str, OrgNode] | None = None) -> OrgNode | None:
     """The node itself or its ancestor at ``kind``'s level, None when there is none above it."""
     if node.kind == kind:
         return node
+    if line is not None:
+        return line.get(kind)
     return OrgNode.objects.filter(path__in=ancestor_paths(node.path), kind=kind).first()
 
 
-def grid_of(node: OrgNode) -> OrgNode | None:
-    return _level(node, NodeKind.GRID)
+def grid_of(node: OrgNode, line: dict[str, OrgNode] | None = None) -> OrgNode | None:
+    return _level(node, NodeKind.GRID, line)
 
 
-def community_of(node: OrgNode) -> OrgNode | None:
-    return _level(node, NodeKind.COMMUNITY)
+def community_of(node: OrgNode, line: dict[str, OrgNode] | None = None) -> OrgNode | None:
+    return _level(node, NodeKind.COMMUNITY, line)
 
 
-def route(node: OrgNode, category: Category) -> Route:
+def route(node: OrgNode, category: Category, line: dict[str, OrgNode] | None = None) -> Route:
     """The handling unit for an appeal at ``node`` in ``category``: the rule at the deepest node on the
     way up wins; at one node a rule for the category beats its parent category's beats "every
-    category". Without any rule the appeal's community handles it."""
+    category". Without any rule the appeal's community handles it. ``line``: ``line_of(node.path)``
+    when the caller has it already."""
     chain = category_chain(category)
     rank = {c.pk: i for i, c in enumerate(chain)}
     rules = list(
         RoutingRule.objects.filter(org_path__in=ancestor_paths(node.path))
         .filter(Q(category__in=[c.pk for c in chain]) | Q(category__isnull=True))
-        .select_related("target_node", "target_unit")
-    )
+    )  # no join: most rules name the place's own grid or community; a named target is fetched when it wins
     rules.sort(key=lambda r: (-len(r.org_path), rank.get(r.category_id, len(chain))))
     for rule in rules:
-        target = _target(rule, node)
+        target = _target(rule, node, line)
         if target is not None:
             return Route(*target, auto_dispatch=rule.auto_dispatch, rule=rule)
-    return Route(community_of(node) or node, None, auto_dispatch=False, rule=None)
+    return Route(community_of(node, line) or node, None, auto_dispatch=False, rule=None)
 
 
-def _target(rule: RoutingRule, node: OrgNode):
+def _target(rule: RoutingRule, node: OrgNode, line: dict[str, OrgNode] | None):
     if rule.target == RoutingRule.Target.OWN_GRID:
-        grid = grid_of(node)
+        grid = grid_of(node, line)
         return (grid, None) if grid else None
     if rule.target == RoutingRule.Target.OWN_COMMUNITY:
-        community = community_of(node)
+        community = community_of(node, line)
         return (community, None) if community else None
     if rule.target == RoutingRule.Target.NODE and rule.target_node_id:
         return (rule.target_node, None)

@@ -26,11 +26,22 @@ def past_subtree(path: str) -> str | None:
     return None
 
 
-def path_models() -> list:
-    """Every model that copies its node's path into ``org_path`` (OrgNode itself keeps ``path``)."""
+# Fields that copy an org node's path: where a record lies (org_path), and for appeals who owns and who
+# handles it. A node move rewrites them all. Derived tables (the dashboards' facts and roll-ups) name
+# theirs differently on purpose: they are rebuilt instead. History (Relocation.from_path) is never rewritten.
+COPIED_PATH_FIELDS = ("org_path", "owner_path", "handler_path")
+
+
+def path_models() -> list[tuple[type, list[str]]]:
+    """Every model with an ``org_path``, and its fields that copy a node's path (OrgNode keeps ``path``)."""
     from django.apps import apps
 
-    return [m for m in apps.get_models() if any(f.name == "org_path" for f in m._meta.concrete_fields)]
+    out = []
+    for model in apps.get_models():
+        names = [f.name for f in model._meta.concrete_fields if f.name in COPIED_PATH_FIELDS]
+        if "org_path" in names:
+            out.append((model, names))
+    return out
 
 
 def under(path: str, field: str = "org_path") -> Q:

@@ -9,8 +9,17 @@ class DashboardsConfig(AppConfig):
 
     def ready(self):
         from gongzhi.appeals import events
+        from gongzhi.orgs.signals import tree_moved
 
         from . import rollups
 
-        # Keep the appeal roll-ups in step with every action, after it commits.
-        events.listen(rollups.on_appeal_changed)
+        # Every action queues its appeal for the roll-ups in its own transaction; rollups.catch_up applies them.
+        events.listen(rollups.on_appeal_changed, in_transaction=True)
+        # A node move rewrites the appeals' paths; the roll-ups follow by a rebuild on the worker.
+        tree_moved.connect(_rebuild_after_move, dispatch_uid="dashboards-rebuild-after-move")
+
+
+def _rebuild_after_move(sender, **kwargs):
+    from .tasks import rollups_rebuild
+
+    rollups_rebuild.enqueue()

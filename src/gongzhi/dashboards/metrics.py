@@ -18,7 +18,7 @@ from gongzhi.appeals.models import Category
 from gongzhi.core.scoping import under
 from gongzhi.orgs.models import OrgNode, Unit
 
-from . import selectors
+from . import rollups, selectors
 from .models import COUNTERS, AppealRollup
 
 MAX_DAYS = 731  # two years: longer periods are reports, not a dashboard
@@ -190,6 +190,16 @@ def _by_worker(node, date_from, date_to, shape=figures) -> list[dict]:
 _GROUPERS = {"child": _by_child, "unit": _by_handler, "category": _by_category, "worker": _by_worker}
 
 
+# How many queued appeal changes a figures read applies before it answers (the worker does the rest).
+READ_CATCH_UP = 1000
+
+
+def _catch_up() -> None:
+    """Apply the appeal changes still queued for the roll-ups, so the figures include every committed
+    action; usually none or a few, since the worker catches up every few seconds."""
+    rollups.catch_up(limit=READ_CATCH_UP, wait=False)
+
+
 def metrics(*, user, node, date_from: dt.date | None, date_to: dt.date | None, group: str | None = None) -> dict:
     """The figures of the appeals filed under ``node`` (an OrgNode or its id) in the period (local
     days, both inclusive), optionally grouped by ``child`` node, handling ``unit``, ``category`` or
@@ -198,6 +208,7 @@ def metrics(*, user, node, date_from: dt.date | None, date_to: dt.date | None, g
         raise ValidationError(_("Group by one of: %(groups)s.") % {"groups": ", ".join(GROUPS)})
     node = selectors.metric_node(user, node)
     date_from, date_to = check_period(date_from, date_to)
+    _catch_up()
     out = {
         "node": node_ref(node),
         "date_from": date_from.isoformat(),
@@ -285,6 +296,7 @@ def dashboard_payload(*, user, node, date_from: dt.date | None, date_to: dt.date
     the ranking of child nodes and of handlers, the grid heat view and the appeals overdue now."""
     node = selectors.metric_node(user, node)
     date_from, date_to = check_period(date_from, date_to)
+    _catch_up()
     now = timezone.now()
     by_day = selectors.rollup_by_day(node, date_from, date_to)
     total: dict = {}

@@ -133,3 +133,16 @@ class WorkCalendar(models.Model):
 
     class Meta:
         verbose_name = _("work calendar day")
+
+
+class RollupQueue(models.Model):
+    """Appeals whose roll-ups are behind. The actions write a row here in their own transaction (so no
+    change is ever lost, and the action does not wait for the roll-ups); ``rollups.catch_up`` applies
+    them and deletes the rows: the task worker every few seconds, and every figures read before it
+    answers, so what the dashboards show includes every committed change."""
+
+    id = models.BigAutoField(primary_key=True)
+    appeal_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("roll-up queue entry")

@@ -14,7 +14,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -49,7 +49,7 @@ from gongzhi.appeals.models import OPEN_STATUSES, Appeal, Satisfaction, Status
 from gongzhi.core import workdays
 from gongzhi.orgs.models import OrgNode
 
-from .models import COUNTERS, AppealFact, AppealRollup, WorkCalendar
+from .models import COUNTERS, AppealFact, AppealRollup, RollupQueue, WorkCalendar
 
 STEP = OrgNode.steplen
 # Roll-up rows for nodes down to this depth (county 1, subdistrict 2, community 3, grid 4); deeper nodes
@@ -235,38 +235,92 @@ def _fact_dict(fact: AppealFact) -> dict:
 def refresh(appeal_id: int) -> bool:
     """Bring the roll-ups in line with one appeal as it stands now; True when anything changed."""
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Derived data, fact and roll-ups in one transaction: a crash may lose this refresh but
-            # never half of it, and the appeal's next change brings it back. So no wait for the disk.
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        old = AppealFact.objects.select_for_update().filter(appeal_id=appeal_id).first()
-        if old is None:
-            # First sight of this appeal: an empty fact to lock, whoever inserts it first.
-            AppealFact.objects.bulk_create(
-                [AppealFact(appeal_id=appeal_id, day=dt.date(1970, 1, 1), place_path="", category_id=0, filed=0)],
-                ignore_conflicts=True,
-            )
-            old = AppealFact.objects.select_for_update().get(appeal_id=appeal_id)
-        row = Appeal.objects.filter(pk=appeal_id).values(*_FIELDS).first()
-        new = fact_of(row) if row is not None else None
-        before = _fact_dict(old)
+        return _apply([appeal_id]) > 0
+
+
+def _apply(appeal_ids) -> int:
+    """Inside a transaction: bring facts and roll-ups in line with these appeals as they stand now, in
+    one upsert of the summed differences. Returns how many facts changed.
+
+    Locks the facts in id order, then the roll-up rows in key order (``_upsert``): two of these at
+    once wait for each other but never deadlock, and a change applied twice adds nothing."""
+    ids = sorted(set(appeal_ids))
+    if connection.vendor == "postgresql":
+        # Derived data, facts and roll-ups in one transaction: a crash may lose this catch-up but never
+        # half of it, and its queue rows come back with it. So no wait for the disk.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    # An empty fact to lock for an appeal seen the first time, whoever inserts it first.
+    AppealFact.objects.bulk_create(
+        [AppealFact(appeal_id=pk, day=dt.date(1970, 1, 1), place_path="", category_id=0, filed=0) for pk in ids],
+        ignore_conflicts=True,
+    )
+    old = {f.appeal_id: f for f in AppealFact.objects.select_for_update().filter(appeal_id__in=ids).order_by("appeal_id")}
+    rows = {row["id"]: row for row in Appeal.objects.filter(pk__in=ids).values(*_FIELDS)}
+    deltas: dict = {}
+    changed, gone = [], []
+    for pk in ids:
+        before = _fact_dict(old[pk])
+        new = fact_of(rows[pk]) if pk in rows else None
         if new is not None and all(before[k] == v for k, v in new.items()):
-            return False
-        deltas: dict = {}
+            continue
         _add(deltas, before, -1)
         _add(deltas, new, +1)
-        _upsert(deltas)
         if new is None:
-            AppealFact.objects.filter(appeal_id=appeal_id).delete()
+            gone.append(pk)
         else:
-            AppealFact.objects.filter(appeal_id=appeal_id).update(**{k: v for k, v in new.items() if k != "appeal_id"})
-        return True
+            changed.append(AppealFact(**new))
+    _upsert(deltas)
+    if gone:
+        AppealFact.objects.filter(appeal_id__in=gone).delete()
+    fields = [f.attname for f in AppealFact._meta.concrete_fields if not f.primary_key]
+    if len(changed) == 1:  # the usual catch-up: one action since the last
+        AppealFact.objects.filter(appeal_id=changed[0].appeal_id).update(**{k: getattr(changed[0], k) for k in fields})
+    elif changed:
+        AppealFact.objects.bulk_update(changed, fields)
+    return len(changed) + len(gone)
 
 
 def on_appeal_changed(appeal_id: int, kind: str) -> None:
-    """The ``gongzhi.appeals.events`` listener: runs after the action commits, a few small statements."""
-    refresh(appeal_id)
+    """The ``gongzhi.appeals.events`` listener, inside the action's transaction: queue the appeal (one
+    small INSERT); ``catch_up`` applies it."""
+    RollupQueue.objects.create(appeal_id=appeal_id)
+
+
+CATCH_UP_BATCH = 200
+
+
+def catch_up(*, limit: int | None = None, wait: bool = True) -> int:
+    """Apply the queued appeal changes to the roll-ups, oldest first, a batch per transaction; returns
+    how many queue rows were done. ``limit`` stops after about that many; ``wait=False`` (the figures
+    reads) gives up at once on PostgreSQL when a rebuild holds the tables, and answers with the figures
+    as they are rather than keep a page waiting."""
+    done = 0
+    while limit is None or done < limit:
+        try:
+            with transaction.atomic():
+                if not wait and connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET LOCAL lock_timeout = '100ms'")
+                # Rows another catch-up is working on are skipped (PostgreSQL); SQLite has one writer anyway.
+                batch = list(
+                    RollupQueue.objects.select_for_update(skip_locked=True).order_by("id")
+                    .values_list("id", "appeal_id")[:CATCH_UP_BATCH]
+                )
+                if not batch:
+                    break
+                _apply(appeal for _id, appeal in batch)
+                RollupQueue.objects.filter(id__in=[pk for pk, _appeal in batch]).delete()
+        except OperationalError:
+            if wait:
+                raise
+            break  # lock_timeout: a rebuild is running; its result includes these changes anyway
+        done += len(batch)
+    return done
+
+
+def pending() -> bool:
+    return RollupQueue.objects.exists()
 
 
 # --- rebuild -----------------------------------------------------------------------------------

@@ -12,5 +12,5 @@ class NotifyConfig(AppConfig):
 
         from . import tasks
 
-        events.listen(tasks.on_appeal_changed)
+        events.listen(tasks.on_appeal_changed, in_transaction=True)
         events.listen_batch(tasks.on_appeals_changed)

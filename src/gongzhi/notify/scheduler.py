@@ -1,5 +1,6 @@
 """The periodic scheduler django-tasks lacks: it enqueues the deadline sweep every
-GONGZHI_SWEEP_MINUTES (default 5) and the outbox retries when some are due, for the worker to run.
+GONGZHI_SWEEP_MINUTES (default 5), the outbox retries when some are due, and the roll-up catch-up
+when appeal changes are queued for it, for the worker to run.
 
 Never twice at once: a job is enqueued only under a row lock on its ``PeriodicJob`` row, not sooner
 than its period after the last time (by any scheduler), and not while that last task is still waiting
@@ -24,7 +25,7 @@ from .models import PeriodicJob
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 30
+TICK_SECONDS = 10
 STALE = dt.timedelta(hours=1)
 
 
@@ -42,14 +43,18 @@ class Job:
 
 def jobs() -> list[Job]:
     from gongzhi.appeals.tasks import deadline_sweep
+    from gongzhi.dashboards import rollups
+    from gongzhi.dashboards.tasks import rollups_catch_up
 
     from .actions import due_deliveries
     from .tasks import send_due_deliveries
 
     return [
         Job("deadline_sweep", deadline_sweep, dt.timedelta(minutes=sweep_minutes())),
-        Job("outbox_retries", send_due_deliveries, dt.timedelta(seconds=TICK_SECONDS),
+        Job("outbox_retries", send_due_deliveries, dt.timedelta(seconds=30),
             needed=lambda now: due_deliveries(now).exists()),
+        Job("rollups_catch_up", rollups_catch_up, dt.timedelta(seconds=TICK_SECONDS),
+            needed=lambda now: rollups.pending()),
     ]
 
 

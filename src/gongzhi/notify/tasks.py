@@ -1,13 +1,16 @@
 """Background jobs of the notification app, and the appeal listeners that enqueue them.
 
-Appeal actions and the sweep only enqueue (after commit); the worker makes the notices and outbox
-rows, then sends each outbox row in its own task. Every job is idempotent.
+Appeal actions and the sweep only enqueue; the worker makes the notices and outbox rows, then sends
+each outbox row in its own task. Every job is idempotent. With the database task backend an action's
+notification task is stored in the action's own transaction (it commits with the change or not at all,
+and the action pays for one commit, not two); with another backend it is enqueued after commit.
 """
 
 from __future__ import annotations
 
 from django.db import transaction
 from django_tasks import task
+from django_tasks_db import DatabaseBackend
 
 NOTIFY_BATCH = 1000
 
@@ -60,8 +63,15 @@ def send_due_deliveries() -> dict:
 # --- listeners (registered in NotifyConfig.ready) ------------------------------------------------
 
 
+def _enqueue_with_the_change(job, *args) -> None:
+    if isinstance(job.get_backend(), DatabaseBackend):
+        job.enqueue(*args)
+    else:
+        transaction.on_commit(lambda: job.enqueue(*args))
+
+
 def on_appeal_changed(appeal_id: int, kind: str) -> None:
-    """After an appeal action commits: enqueue its notifications, keyed to the event just made."""
+    """In the appeal action's transaction: enqueue its notifications, keyed to the event just made."""
     from gongzhi.appeals.models import AppealEvent
 
     from .actions import EVENT_KINDS
@@ -71,7 +81,7 @@ def on_appeal_changed(appeal_id: int, kind: str) -> None:
     event_id = (AppealEvent.objects.filter(appeal_id=appeal_id, kind=kind).order_by("-id")
                 .values_list("id", flat=True).first())
     if event_id is not None:
-        notify_event.enqueue(event_id)
+        _enqueue_with_the_change(notify_event, event_id)
 
 
 def on_appeals_changed(appeal_ids: list[int], kind: str) -> None:

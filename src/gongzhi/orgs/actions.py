@@ -39,6 +39,7 @@ from .models import (
     Relocation,
     Resident,
 )
+from .signals import tree_moved
 
 RESIDENT_AUDIT_FIELDS = ("name", "gender", "birth_date", "relation", "residency", "ethnicity", "household_id")
 
@@ -97,13 +98,15 @@ def orgnode_move(*, node: OrgNode, new_parent: OrgNode, by=None, reason: str = "
     )
     audit.record(actor=by, action="orgnode.move", obj=node, reason=reason,
                  changes={"parent": [str(old_parent), str(new_parent)]})
+    transaction.on_commit(lambda: tree_moved.send(sender=OrgNode, node=node, old_path=old_path))
     return node
 
 
 def _repath(old: str, new: str):
-    """Rewrite the copied ``org_path`` of every scoped record under ``old`` to lie under ``new``."""
-    for model in path_models():
-        model.objects.filter(under(old)).update(org_path=Concat(Value(new), Substr("org_path", len(old) + 1)))
+    """Rewrite every copied path (``org_path``, an appeal's owner and handler) under ``old`` to lie under ``new``."""
+    for model, fields in path_models():
+        for field in fields:
+            model.objects.filter(under(old, field)).update(**{field: Concat(Value(new), Substr(field, len(old) + 1))})
 
 
 # --- households and residents -------------------------------------------------------------------
