@@ -252,7 +252,12 @@ class Resident(models.Model):
         verbose_name = _("resident")
         verbose_name_plural = _("residents")
         ordering = ["org_path", "household_id", "id"]
-        indexes = [models.Index(fields=["org_path", "id"], name="resident_path_id")]
+        indexes = [
+            models.Index(fields=["org_path", "id"], name="resident_path_id"),
+            # Pinyin initials from the start within an area: a range of the index, counted without the table.
+            models.Index(fields=["name_initials", "org_path"], name="resident_initials_path",
+                         opclasses=["varchar_pattern_ops", "varchar_ops"]),
+        ]
 
     def __str__(self):
         return self.name

@@ -162,12 +162,14 @@ def _birth_date_years_ago(years: int, today: dt.date | None = None) -> dt.date:
 def resident_filter(
     qs: QuerySet[Resident], *, node: OrgNode | None = None, care_group: str = "", gender: str = "",
     residency: str = "", age_min: int | None = None, age_max: int | None = None, q: str = "",
+    scope: list[str] | None = None,
 ) -> QuerySet[Resident]:
-    """The filters the resident list offers; ages count in whole years as of today."""
+    """The filters the resident list offers; ages count in whole years as of today. ``scope``: the
+    paths ``qs`` is already limited to, if known, so the care-group filter can start from the tags."""
     if node is not None:
         qs = qs.filter(under(node.path))
     if care_group:
-        qs = qs.filter(Exists(CareTag.objects.filter(resident=OuterRef("pk"), group=care_group)))
+        qs = qs.filter(_care_group_q(care_group, [node.path] if node is not None else scope))
     if gender:
         qs = qs.filter(gender=gender)
     if residency:
@@ -182,6 +184,20 @@ def resident_filter(
 
 
 _IDS_CAP = 2000
+
+
+def _care_group_q(group: str, paths: list[str] | None) -> Q:
+    """Residents in a care group. A rare group in an area (the veterans of one community) is found from
+    the tags' (group, org_path) index, a short list of ids; a common one (the elderly of a county) by
+    walking the residents in page order and testing each, which finds a page of them at once."""
+    if paths:
+        area = Q()
+        for path in paths:
+            area |= under(path)
+        ids = list(CareTag.objects.filter(area, group=group).values_list("resident_id", flat=True)[:_IDS_CAP + 1])
+        if len(ids) <= _IDS_CAP:
+            return Q(id__in=ids)
+    return Q(Exists(CareTag.objects.filter(resident=OuterRef("pk"), group=group)))
 _INITIALS_RE = re.compile(r"^[A-Za-z]{1,10}$")
 _ID_LIKE_RE = re.compile(r"^\d{17}[\dXx]$")
 _PHONE_LIKE_RE = re.compile(r"^\+?[\d\- ]{7,16}$")

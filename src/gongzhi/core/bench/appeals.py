@@ -25,7 +25,9 @@ from gongzhi.appeals import actions, events
 from gongzhi.appeals.models import OPEN_STATUSES, Appeal, Category, Channel, DueState, Status
 from gongzhi.appeals.sweep import SWEPT, sweep
 from gongzhi.core.scoping import under
+from gongzhi.dashboards import rollups
 from gongzhi.dashboards.metrics import dashboard_payload, metrics
+from gongzhi.dashboards.models import RollupQueue
 from gongzhi.dashboards.rollups import rollup_rebuild
 from gongzhi.orgs.models import NodeKind, OrgNode, Resident
 
@@ -67,6 +69,7 @@ def _remove_filed(log) -> None:
     n = filed.count()
     filed.delete()
     rollup_rebuild(since=timezone.localdate() - dt.timedelta(days=1))
+    RollupQueue.objects.all().delete()  # what it still held is in the rebuild
     log(f"removed the {n} appeals filed while measuring")
 
 
@@ -113,14 +116,16 @@ def run(*, appeals: int, residents: int, runs: int, rebuild: bool, markdown: str
 
 @contextmanager
 def _no_listeners():
-    """The actions alone, without the after-commit listeners (roll-ups, notifications): a diagnostic row
-    that shows which part of an action's time is whose."""
-    saved = list(events._listeners)
+    """The actions alone, without their listeners (the roll-up queue row, the notification task): a
+    diagnostic row that shows which part of an action's time is whose."""
+    saved = list(events._listeners), list(events._in_transaction)
     events._listeners.clear()
+    events._in_transaction.clear()
     try:
         yield
     finally:
-        events._listeners.extend(saved)
+        events._listeners.extend(saved[0])
+        events._in_transaction.extend(saved[1])
 
 
 def _actions(record, runs, grid, county_user, community_user, grid_user):
@@ -143,7 +148,15 @@ def _actions(record, runs, grid, county_user, community_user, grid_user):
         record(f"accept (appeal_accept, the grid worker){suffix}", target,
                *_median_ms(lambda: actions.appeal_accept(appeal=next(queue), by=grid_user), runs))
 
+    rollups.catch_up()
     measure("", "file")
+    # What the worker (or the next figures read) then does for those actions: per queued change.
+    queued = RollupQueue.objects.count()
+    started = time.perf_counter()
+    done = rollups.catch_up()
+    per_change = (time.perf_counter() - started) * 1000 / max(done, 1)
+    record(f"roll-up catch-up after those actions, per change ({done} changes, batches of "
+           f"{rollups.CATCH_UP_BATCH})", None, per_change, per_change, 0, f"{queued} queued")
     with _no_listeners():
         measure(" - action alone, listeners off", None)
 
