@@ -545,10 +545,11 @@ class _History:
         def staff_delay(lo, hi, tail=0.0, tail_hi=0.0):
             if quick:
                 return quick
-            return rng.uniform(tail, tail_hi) if tail_hi and rng.random() < 0.12 else rng.uniform(lo, hi)
+            # Most staff act within the hour; a few are out on a case and take much longer.
+            return rng.uniform(tail, tail_hi) if tail_hi and rng.random() < 0.06 else rng.uniform(lo, hi)
 
         if name in ("dispatch", "dispatch_wrong"):
-            self._at(life, self.later(life, staff_delay(0.1, 1.2, 1.5, 6)))
+            self._at(life, self.later(life, staff_delay(0.1, 0.8, 1.5, 6)))
             node, unit, route = self._handler(life, wrong=name == "dispatch_wrong")
             self._dispatch(life, node, unit, self.owner_staff(life), rng.choice(T.DISPATCH_NOTES))
         elif name == "return":
@@ -560,7 +561,7 @@ class _History:
             reason = rng.choice(T.RETURN_REASONS).format(right=right.label)
             self._event(life, "return", life.t, by, before=before, note=reason, data={"ledger": True})
         elif name == "accept":
-            t = self._at(life, self.later(life, staff_delay(0.05, 1.0, 1.5, 8)))
+            t = self._at(life, self.later(life, staff_delay(0.05, 0.6, 1.5, 8)))
             by = self._handler_user(life)
             f.update(status=Status.ACCEPTED, accepted_by_id=by.pk, accepted_at=t,
                      responded_on_time=t <= f["response_due"])

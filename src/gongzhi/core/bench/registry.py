@@ -146,6 +146,8 @@ def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown:
         ("county admin, no filter (all residents)", county_user, {}),
         ("subdistrict staff, no filter", town_user, {}),
         ("subdistrict staff, care group 高龄", town_user, {"care_group": "advanced_age"}),
+        ("subdistrict staff, care group 退役军人 (rare)", town_user, {"care_group": "veteran"}),
+        ("subdistrict staff, floating residents", town_user, {"residency": "floating"}),
         ("subdistrict staff, age 60-70, female", town_user, {"age_min": 60, "age_max": 70, "gender": "F"}),
         ("subdistrict staff, one community", town_user, {"node": community.pk}),
         ("subdistrict staff, residency + care group + community",
