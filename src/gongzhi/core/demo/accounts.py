@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Count
+from django.utils.translation import gettext as _
 
 from gongzhi.accounts.actions import role_assign
 from gongzhi.accounts.models import RoleAssignment, User
@@ -27,10 +28,14 @@ class DemoAccount:
     role: str
     node: OrgNode
     display_name: str
+    party_member: bool = False
 
     @property
     def role_label(self) -> str:
-        return str(Role(self.role).label)
+        label = str(Role(self.role).label)
+        if self.party_member:  # a resident who is a party member: said, or dangyuan reads like jumin
+            label = _("%(role)s (party member)") % {"role": label}
+        return label
 
 
 def _child(parent: OrgNode, kind: str, name: str | None = None) -> OrgNode | None:
@@ -123,7 +128,8 @@ def ensure_demo_accounts() -> list[DemoAccount]:
             user = account(username, resident.name)
             Resident.objects.filter(pk=resident.pk).update(user=user)
         give(user, Role.RESIDENT, resident.grid)
-        accounts.append(DemoAccount(username, Role.RESIDENT, resident.grid, user.display_name))
+        accounts.append(DemoAccount(username, Role.RESIDENT, resident.grid, user.display_name,
+                                    party_member=resident.is_party_member))
     if created:
         audit.record(actor=None, action="demo.accounts", obj=county, changes={"created": created})
     from gongzhi.appeals.clients import ensure_open311_client
