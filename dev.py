@@ -3,8 +3,9 @@
 
 Makes ``.venv`` beside this file, installs Gongzhi into it (again only when
 pyproject.toml changed), then runs the demo or the test suite. For the
-browser tests it installs Debian's chromium with apt-get when it is missing
-and we are root; otherwise it says what to install.
+browser tests it installs Debian's chromium and a Chinese font (fonts-noto-cjk)
+with apt-get when either is missing and we are root; otherwise it says what to
+install.
 """
 
 import hashlib
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 CHROMIUM = "/usr/bin/chromium"
+CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 
 
 def run(cmd, **kw):
@@ -40,16 +42,29 @@ def ensure_venv(extra: str) -> None:
     stamp.write_text(digest)
 
 
+def has_cjk_font() -> bool:
+    """A font for Chinese text (without one, screenshots show boxes): what fontconfig says, when it is there."""
+    if shutil.which("fc-list"):
+        found = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+        return bool(found.strip())
+    return Path(CJK_FONT).exists()
+
+
 def ensure_chromium() -> None:
-    if Path(CHROMIUM).exists():
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append("chromium")
+    if not has_cjk_font():
+        missing.append("fonts-noto-cjk")
+    if not missing:
         return
     if shutil.which("apt-get") and os.geteuid() == 0:
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         run(["apt-get", "update", "-q"], env=env)
-        run(["apt-get", "install", "-y", "-q", "chromium", "fonts-noto-cjk"], env=env)
+        run(["apt-get", "install", "-y", "-q", *missing], env=env)
     else:
-        print("Browser tests need Debian's chromium at /usr/bin/chromium: sudo apt-get install chromium fonts-noto-cjk",
-              file=sys.stderr)
+        print("Browser tests need Debian's chromium at /usr/bin/chromium and a Chinese font: "
+              f"sudo apt-get install {' '.join(missing)}", file=sys.stderr)
 
 
 def main() -> None:

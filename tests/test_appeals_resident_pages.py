@@ -1,15 +1,17 @@
 """The resident's appeal pages (file, my appeals, timeline, rating) and staff filing for residents."""
 
+import re
 import struct
 import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from gongzhi.accounts.roles import Role
 from gongzhi.appeals import actions
-from gongzhi.appeals.models import Appeal, AppealFollower, Channel, Status
+from gongzhi.appeals.models import Appeal, AppealFollower, Channel, Status, photo_extension
 from gongzhi.core.models import AuditEvent
 
 from .appeals_factories import make_categories
@@ -90,6 +92,32 @@ def test_resident_files_with_a_photo(tree, cats, client, media):
     image = c.get(photo_url)
     assert image.status_code == 200 and image["Content-Type"] == "image/png"
     assert b"".join(image.streaming_content) == tiny_png()
+
+
+def test_stored_photo_name_is_random_with_the_contents_extension(tree, cats, client, media):
+    c = resident_client(client, tree)
+    upload = SimpleUploadedFile("evil.php.jpg", tiny_png(), content_type="image/jpeg")
+    c.post(reverse("appeals:m_new"), {
+        "category": cats["garbage"].pk, "description": "楼下垃圾桶满了三天没人清", "place": "household",
+        "photos": [upload],
+    })
+    stored = Appeal.objects.get().photos.get().image
+    today = timezone.localdate()
+    assert re.fullmatch(rf"appeals/{today:%Y/%m}/[0-9a-f]{{32}}\.png", stored.name), stored.name
+    assert "evil" not in stored.name and "php" not in stored.name and ".jpg" not in stored.name
+    assert (media / stored.name).read_bytes() == tiny_png()
+
+
+@pytest.mark.parametrize("head, ext", [
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01", "jpg"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d", "png"),
+    (b"RIFF\x24\x00\x00\x00WEBP", "webp"),
+    (b"GIF89a\x01\x00\x01\x00\x00\x00", "gif"),
+    (b"RIFF\x24\x00\x00\x00WAVE", "bin"),  # a RIFF that is not a WebP
+    (b"<?php echo 1;", "bin"),
+])
+def test_photo_extension_from_content(head, ext):
+    assert photo_extension(head) == ext
 
 
 def test_errors_are_shown_and_the_text_is_kept(tree, cats, client, media):

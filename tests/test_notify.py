@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from gongzhi.accounts.roles import Role
 from gongzhi.appeals import actions as appeals
+from gongzhi.appeals import policies
 from gongzhi.appeals.models import AppealFollower, Channel
 from gongzhi.core.models import AuditEvent
 from gongzhi.notify import actions, tasks
@@ -215,6 +216,28 @@ def test_who_gets_which_notice(tree, cats, immediate, django_capture_on_commit_c
     with capture(execute=True):
         appeals.appeal_supervise(appeal=other, by=users[Role.COUNTY_ADMIN], note="督办")
     assert told("supervise", other) == {"wangge", "shequ"}  # a grid's supervisors: its community's staff
+
+
+def test_unit_roles_are_told_only_of_their_units_appeals(tree, cats, immediate, django_capture_on_commit_callbacks):
+    # The partner contact (gongjian) and the department handler (bumen) hold their roles at 城东社区: that
+    # makes them handlers of their unit's appeals, not of what is dispatched to the community or its grids.
+    def dispatch(**to):
+        with django_capture_on_commit_callbacks(execute=True):
+            appeal = file(tree, cats)  # dispatched by the subdistrict, so the community's staff are told too
+            appeals.appeal_dispatch(appeal=appeal, by=tree.users[Role.SUBDISTRICT_STAFF], **to)
+        return appeal
+
+    to_community = dispatch(to_node=tree.comm_a)
+    to_bare_grid = dispatch(to_node=tree.grid_a2)  # no grid worker there: the community's handlers
+    to_partner = dispatch(to_unit=tree.partner)
+    to_department = dispatch(to_unit=tree.department)
+    assert told("dispatch", to_community) == {"shequ"}
+    assert told("dispatch", to_bare_grid) == {"shequ"}
+    assert told("dispatch", to_partner) == {"gongjian"}
+    assert told("dispatch", to_department) == {"bumen"}
+    for appeal in (to_community, to_bare_grid, to_partner, to_department):  # told only who may handle it
+        for notice in Notice.objects.filter(kind="dispatch", appeal=appeal).select_related("user"):
+            assert policies.can_handle(notice.user, appeal), (notice.user.username, appeal.handler_path)
 
 
 def test_outcome_told_to_reporter_and_merged_followers(tree, cats, immediate, django_capture_on_commit_callbacks):

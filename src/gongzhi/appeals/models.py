@@ -8,8 +8,12 @@ Every change of state is an action in ``actions.py`` and leaves an ``AppealEvent
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.files import FieldFile
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.orgs.models import PATH_LENGTH, Household, OrgNode, Resident, Unit
@@ -269,11 +273,43 @@ class AppealEvent(models.Model):
         ordering = ["at", "id"]
 
 
-def _photo_upload_to(photo, filename):
-    import uuid
+_PHOTO_MAGIC = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF8", "gif"))
 
-    ext = (filename.rsplit(".", 1)[-1] if "." in filename else "jpg").lower()[:5]
-    return f"appeals/{photo.appeal_id}/{uuid.uuid4().hex}.{ext}"
+
+def photo_extension(head: bytes) -> str:
+    """The file extension for what an image's first 12 bytes show it is (jpg, png, webp, gif), "bin" for
+    anything else. The uploader's name says nothing: ``evil.php.jpg`` holding a PNG is a png."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return next((ext for magic, ext in _PHOTO_MAGIC if head.startswith(magic)), "bin")
+
+
+class PhotoFieldFile(FieldFile):
+    """Reads the first bytes of what is being saved, so that ``upload_to`` can name the file after them."""
+
+    head = b""
+
+    def save(self, name, content, save=True):
+        content.seek(0)
+        self.head = content.read(12)
+        content.seek(0)
+        super().save(name, content, save)
+
+
+class PhotoField(models.FileField):
+    attr_class = PhotoFieldFile
+
+    def deconstruct(self):
+        # The same column as a FileField: migrations keep the plain field (no table rebuild on SQLite).
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.FileField", args, kwargs
+
+
+def _photo_upload_to(photo, filename):
+    """``appeals/<year>/<month>/<random>.<ext>``: the uploader's file name is dropped, the extension comes
+    from the content."""
+    ext = photo_extension(photo.image.head)
+    return f"appeals/{timezone.localdate():%Y/%m}/{uuid.uuid4().hex}.{ext}"
 
 
 class AppealPhoto(models.Model):
@@ -281,7 +317,7 @@ class AppealPhoto(models.Model):
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="photos")
     event = models.ForeignKey(AppealEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="photos")
-    image = models.FileField(upload_to=_photo_upload_to, max_length=200)
+    image = PhotoField(upload_to=_photo_upload_to, max_length=200)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(auto_now_add=True)
 

@@ -3,7 +3,8 @@
 Who is told (all active users with an active role assignment):
 - *handlers* of an appeal: the users of its handling unit — for a unit, its department handlers and
   partner contacts; for an org node, the users whose role there grants APPEALS_HANDLE (a grid's grid
-  workers, a community's staff), or, when nobody holds one there, at the nearest level above. An appeal
+  workers, a community's staff), or, when nobody holds one there, at the nearest level above. Unit roles
+  count only for their unit, wherever their assignment's node is (as in ``appeals.policies``). An appeal
   not yet dispatched has no handler: its *dispatchers* are told instead.
 - *dispatchers*: the same over the first receiver (``owner_path``) with APPEALS_DISPATCH.
 - *supervisors* of the handling unit (or, before dispatch, of the first receiver): the area staff
@@ -31,6 +32,9 @@ from .models import Notice, WebhookEndpoint
 
 AREA_ROLES = (Role.COMMUNITY_STAFF, Role.SUBDISTRICT_STAFF, Role.COUNTY_ADMIN)
 UNIT_ROLES = (Role.DEPARTMENT_HANDLER, Role.PARTNER_CONTACT)
+# Roles that handle what is dispatched to an org node. Unit roles grant APPEALS_HANDLE too, but only for
+# their unit's appeals, wherever their assignment's node is (as appeals.policies.handle_paths says).
+NODE_HANDLER_ROLES = tuple(r for r, perms in ROLE_PERMS.items() if Perm.APPEALS_HANDLE in perms and r not in UNIT_ROLES)
 
 
 # --- the inbox --------------------------------------------------------------------------------------
@@ -114,7 +118,7 @@ def handlers(appeal: Appeal) -> set[int]:
     if appeal.handler_unit_id:
         return _unit_handlers(appeal.handler_unit_id)
     if appeal.handler_path:
-        return _nearest(ancestor_paths(appeal.handler_path), perm=Perm.APPEALS_HANDLE)
+        return _nearest(ancestor_paths(appeal.handler_path), roles=NODE_HANDLER_ROLES)
     return dispatchers(appeal)
 
 
