@@ -1,5 +1,6 @@
 """The unread-notices badge in the navigation, on a desktop and on a phone: it shows the count after the
-page loads, goes down when a notice is opened and away when all are marked read."""
+page loads, goes down when a notice is opened and away when all are marked read; on a phone, with the
+menu closed, a dot on the menu button shows there is something unread."""
 
 import pytest
 from playwright.sync_api import expect
@@ -25,6 +26,9 @@ def see_badge(s, count: str | None):
     toggle = page.locator("[data-testid=nav-toggle]")
     if s.viewport == "phone":
         expect(page.locator("#sidenav")).to_be_hidden()
+        # With the menu closed, a dot on the menu button says there is something unread.
+        dot = page.evaluate("getComputedStyle(document.querySelector('[data-testid=nav-toggle]'), '::after').content")
+        assert (dot != "none") == (count is not None), dot
         toggle.tap()
     expect(page.locator("#sidenav")).to_be_visible()
     if count is None:
