@@ -3,7 +3,7 @@
 import pytest
 from django.http import Http404
 
-from gongzhi.accounts.roles import Role
+from gongzhi.accounts.roles import Perm, Role
 from gongzhi.orgs import selectors
 
 
@@ -74,3 +74,26 @@ def test_under_is_the_subtree_exactly(tree):
     for node in OrgNode.objects.all():
         inside = set(OrgNode.objects.filter(under(node.path, "path")).values_list("pk", flat=True))
         assert inside == set(OrgNode.objects.filter(path__startswith=node.path).values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("cap", [2000, 0])  # a rare group (read from the tags) and a common one (tested per row)
+def test_care_group_filter_same_either_way(tree, monkeypatch, cap):
+    """Both ways to find a care group give the same residents, in an area and out of it."""
+    from gongzhi.orgs import actions
+    from gongzhi.orgs.models import CareTag
+
+    monkeypatch.setattr(selectors, "_IDS_CAP", cap)
+    staff = tree.users[Role.SUBDISTRICT_STAFF]
+    resident = selectors.residents(staff).exclude(name="张建国").order_by("id").first()
+    actions.resident_update(resident=resident, by=tree.users[Role.COUNTY_ADMIN], care_groups=["elderly_alone", "veteran"])
+    scope = staff.paths_with(Perm.REGISTRY_VIEW)
+    qs = selectors.residents(staff)
+    expected = sorted(
+        set(CareTag.objects.filter(group="elderly_alone").values_list("resident__name", flat=True))
+        & set(qs.values_list("name", flat=True))
+    )
+    assert len(expected) == 2
+    assert names(selectors.resident_filter(qs, care_group="elderly_alone", scope=scope)) == expected
+    assert names(selectors.resident_filter(qs, care_group="veteran", scope=scope)) == [resident.name]
+    # a node outside the group's residents: nobody, however the group is found
+    assert names(selectors.resident_filter(qs, care_group="veteran", node=tree.comm_b, scope=scope)) == []

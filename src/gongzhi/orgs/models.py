@@ -257,6 +257,8 @@ class Resident(models.Model):
             # Pinyin initials from the start within an area: a range of the index, counted without the table.
             models.Index(fields=["name_initials", "org_path"], name="resident_initials_path",
                          opclasses=["varchar_pattern_ops", "varchar_ops"]),
+            # One residency type (the floating population of a subdistrict) in the list's order.
+            models.Index(fields=["residency", "org_path", "id"], name="resident_residency_path_id"),
         ]
 
     def __str__(self):
@@ -293,7 +295,9 @@ class CareTag(models.Model):
         verbose_name = _("care-group tag")
         verbose_name_plural = _("care-group tags")
         constraints = [models.UniqueConstraint(fields=["resident", "group"], name="caretag_unique")]
-        indexes = [models.Index(fields=["group", "org_path"], name="caretag_group_path")]
+        # A care group within an area, in the resident list's order (org_path, resident): a page of a
+        # rare group (the veterans of a subdistrict) is a short range of this index.
+        indexes = [models.Index(fields=["group", "org_path", "resident"], name="caretag_group_path_resident")]
 
     def __str__(self):
         return self.get_group_display()

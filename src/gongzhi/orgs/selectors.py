@@ -187,17 +187,21 @@ _IDS_CAP = 2000
 
 
 def _care_group_q(group: str, paths: list[str] | None) -> Q:
-    """Residents in a care group. A rare group in an area (the veterans of one community) is found from
-    the tags' (group, org_path) index, a short list of ids; a common one (the elderly of a county) by
+    """Residents in a care group. A rare group in an area (the veterans of a subdistrict: fewer than
+    ``_IDS_CAP`` tags there, counted on the index) is read from the tags' (group, org_path, resident)
+    index, which holds it in the list's order: the tag is matched on the resident's org_path too, so
+    PostgreSQL walks the tags and fetches a page of residents. A common group (the elderly) is found by
     walking the residents in page order and testing each, which finds a page of them at once."""
     if paths:
         area = Q()
         for path in paths:
             area |= under(path)
-        ids = list(CareTag.objects.filter(area, group=group).values_list("resident_id", flat=True)[:_IDS_CAP + 1])
-        if len(ids) <= _IDS_CAP:
-            return Q(id__in=ids)
+        tags = CareTag.objects.filter(area, group=group)
+        if tags.values("id")[:_IDS_CAP + 1].count() <= _IDS_CAP:
+            return Q(Exists(tags.filter(resident_id=OuterRef("id"), org_path=OuterRef("org_path"))))
     return Q(Exists(CareTag.objects.filter(resident=OuterRef("pk"), group=group)))
+
+
 _INITIALS_RE = re.compile(r"^[A-Za-z]{1,10}$")
 _ID_LIKE_RE = re.compile(r"^\d{17}[\dXx]$")
 _PHONE_LIKE_RE = re.compile(r"^\+?[\d\- ]{7,16}$")
