@@ -76,12 +76,13 @@ def test_under_is_the_subtree_exactly(tree):
         assert inside == set(OrgNode.objects.filter(path__startswith=node.path).values_list("pk", flat=True))
 
 
-@pytest.mark.parametrize("cap", [2000, 0])  # a rare group (read from the tags) and a common one (tested per row)
-def test_care_group_filter_same_either_way(tree, monkeypatch, cap):
-    """Both ways to find a care group give the same residents, in an area and out of it."""
+@pytest.mark.parametrize("few,cap", [(200, 2000), (0, 2000), (0, 0)])  # ids, tags walked in order, per row
+def test_care_group_filter_same_either_way(tree, monkeypatch, few, cap):
+    """The three ways to find a care group give the same residents, in an area and out of it."""
     from gongzhi.orgs import actions
     from gongzhi.orgs.models import CareTag
 
+    monkeypatch.setattr(selectors, "_FEW_IDS", few)
     monkeypatch.setattr(selectors, "_IDS_CAP", cap)
     staff = tree.users[Role.SUBDISTRICT_STAFF]
     resident = selectors.residents(staff).exclude(name="张建国").order_by("id").first()

@@ -186,18 +186,28 @@ def resident_filter(
 _IDS_CAP = 2000
 
 
+_FEW_IDS = 200
+
+
 def _care_group_q(group: str, paths: list[str] | None) -> Q:
-    """Residents in a care group. A rare group in an area (the veterans of a subdistrict: fewer than
-    ``_IDS_CAP`` tags there, counted on the index) is read from the tags' (group, org_path, resident)
-    index, which holds it in the list's order: the tag is matched on the resident's org_path too, so
-    PostgreSQL walks the tags and fetches a page of residents. A common group (the elderly) is found by
-    walking the residents in page order and testing each, which finds a page of them at once."""
+    """Residents in a care group within the area ``paths`` (the node picked, else the user's scope).
+    Three ways, chosen by how many tags the area holds (read from the tags' (group, org_path, resident)
+    index, at most ``_IDS_CAP`` + 1):
+
+    - a handful (the veterans of a community): their resident ids, looked up by primary key;
+    - a few hundred (the veterans of a subdistrict): the tags matched on the resident's org_path too,
+      so PostgreSQL walks that index in the list's order and fetches a page of residents;
+    - many (the elderly): walk the residents in page order and test each, which finds a page at once.
+    """
     if paths:
         area = Q()
         for path in paths:
             area |= under(path)
         tags = CareTag.objects.filter(area, group=group)
-        if tags.values("id")[:_IDS_CAP + 1].count() <= _IDS_CAP:
+        ids = list(tags.values_list("resident_id", flat=True)[:_IDS_CAP + 1])
+        if len(ids) <= _FEW_IDS:
+            return Q(id__in=ids)
+        if len(ids) <= _IDS_CAP:
             return Q(Exists(tags.filter(resident_id=OuterRef("id"), org_path=OuterRef("org_path"))))
     return Q(Exists(CareTag.objects.filter(resident=OuterRef("pk"), group=group)))
 
