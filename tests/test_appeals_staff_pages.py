@@ -175,20 +175,76 @@ def test_count_is_capped(as_role, tree, cats, monkeypatch):
     assert response.context["more"] and "More than 5 appeals" in text(response)
 
 
+def test_list_shows_what_the_user_sees_outside_their_area(as_role, tree, cats):
+    """The list takes the user's area and what they see outside it (handled or first received there, filed
+    by them, for them, followed) apart: each such appeal is listed once, in the one order, paged and counted,
+    the same rows as selectors.appeals."""
+    from gongzhi.accounts.actions import role_assign
+    from gongzhi.appeals import selectors
+    from gongzhi.appeals.models import AppealFollower
+
+    staff = tree.users[Role.COMMUNITY_STAFF]  # 城东社区
+    start = timezone.now() - dt.timedelta(days=2)
+    inside = [file(tree, cats, title=f"区内{i}", submitted_at=start + dt.timedelta(minutes=10 * i)) for i in range(30)]
+
+    def elsewhere(title, minute, **fields):
+        appeal = file(tree, cats, by=tree.users[Role.COUNTY_ADMIN], reporter=tree.resident_b, title=title,
+                      description=f"{title}：九襄镇的问题", submitted_at=start + dt.timedelta(minutes=minute))
+        Appeal.objects.filter(pk=appeal.pk).update(**fields)
+        return appeal
+
+    handled = elsewhere("跨区派给网格", 5, handler_node=tree.grid_a1, handler_path=tree.grid_a1.path,
+                        status=Status.DISPATCHED)
+    owned = elsewhere("城东社区首接", 95, owner_node=tree.comm_a, owner_path=tree.comm_a.path)
+    filed = elsewhere("代为登记", 155, filed_by=staff)
+    followed = elsewhere("关注的诉求", 215)
+    AppealFollower.objects.create(appeal=followed, user=staff)
+    for_them = elsewhere("本人的诉求", 275, reporter=tree.resident_a2)
+    tree.resident_a2.user = staff
+    tree.resident_a2.save(update_fields=["user"])
+    unseen = elsewhere("看不到", 35)
+    role_assign(user=tree.users[Role.GRID_WORKER], role=Role.GRID_WORKER, node=tree.grid_b1)  # two areas
+
+    seen = [*inside, handled, owned, filed, followed, for_them]
+    expected = [a.number for a in sorted(seen, key=lambda a: (a.submitted_at, a.pk), reverse=True)]
+    assert {a.number for a in selectors.appeals(staff)} == set(expected) and unseen.number not in expected
+    client = as_role(Role.COMMUNITY_STAFF)
+    url = reverse("appeals:list")
+    response = client.get(url)
+    pages = [numbers(response)]
+    assert "35 appeals" in text(response)
+    next_url = re.search(r'data-testid="next-page" href="([^"]+)"', text(response)).group(1)
+    response = client.get(url + next_url.replace("&amp;", "&"))
+    pages.append(numbers(response))
+    assert [n for p in pages for n in p] == expected and "35 appeals" in text(response)
+    assert set(numbers(client.get(url, {"q": "九襄镇"}))) == {a.number for a in seen[30:]}
+    assert numbers(client.get(url, {"status": "dispatched"})) == [handled.number]
+    # a user with an area in each town sees both, and nothing twice
+    worker = tree.users[Role.GRID_WORKER]
+    both = {a.number for a in selectors.appeals(worker)}
+    assert unseen.number in both
+    response = as_role(worker).get(url, {"q": "九襄镇"})
+    assert sorted(numbers(response)) == sorted(a.number for a in selectors.appeals(worker).filter(description__contains="九襄镇"))
+
+
 def test_list_queries_do_not_grow_with_rows(as_role, tree, cats, django_assert_num_queries):
     file(tree, cats)
     client = as_role(Role.COUNTY_ADMIN)
     url = reverse("appeals:list")
-    # session, user, role assignments, the user's resident records and followed appeals (for an
-    # indexable visibility test), categories, the page, the capped count, area options, units
-    with django_assert_num_queries(10):
+    # session, user, role assignments, categories, area options (with the nodes picked in the filters),
+    # the page, the names of its places and handlers, the capped count, units
+    with django_assert_num_queries(9):
         assert len(client.get(url).context["rows"]) == 1
     _many(tree, cats, 30)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         assert len(client.get(url).context["rows"]) == 25
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         assert len(client.get(url, {"status": "submitted", "category": cats["env"].pk}).context["rows"]) == 25
-    with django_assert_num_queries(8):  # the htmx partial skips the option lists
+    with django_assert_num_queries(9):
+        assert len(client.get(url, {"mine": "1", "node": tree.comm_a.pk}).context["rows"]) == 25
+    with django_assert_num_queries(8):  # an empty page has no places or handlers to name
+        assert len(client.get(url, {"handler": f"n{tree.grid_a1.pk}"}).context["rows"]) == 0
+    with django_assert_num_queries(7):  # the htmx partial skips the option lists
         response = client.get(url, {"q": "诉求1"}, HTTP_HX_REQUEST="true")
     assert "<html" not in text(response) and len(response.context["rows"]) == 11  # 诉求1, 诉求10..19
 

@@ -123,11 +123,16 @@ def test_appeal_pages(client, tree, world, role):
 def test_queues(client, tree, world, role):
     scope = Scope(tree, role)
     client.force_login(scope.user)
+    mine = set()
     for kind in ("dispatch", "handle", "verify"):
         response = client.get(reverse("appeals:queue", args=[kind]))
         assert response.status_code == (200 if scope.may_queue(kind) else 403), f"{role} {kind}"
         if response.status_code == 200:
             assert {a.pk for a in response.context["page"]["rows"]} == scope.queue(kind, world["appeals"]), kind
+            mine |= scope.queue(kind, world["appeals"])
+    if scope.holds(Perm.WORKBENCH):  # the list's "only mine to act on": the three queues together
+        response = client.get(reverse("appeals:list"), {"mine": "1"})
+        assert {a.pk for a in response.context["rows"]} == mine, role
     assert client.get(reverse("appeals:queue", args=["requests"])).status_code == (
         200 if scope.may_queue("requests") else 403)
     any_queue = any(scope.may_queue(k) for k in ("dispatch", "handle", "verify", "requests"))

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import reduce
+from operator import or_
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
+from django.db.models.lookups import Exact
 from django.http import Http404
 from django.utils import timezone
 
@@ -31,21 +37,11 @@ def visibility_q(user, *, indexable: bool = False) -> Q | None:
     """Appeals a user may see: under their area (APPEALS_VIEW), dispatched to them (their grid,
     community or unit), or their own (filed, for them, or followed).
 
-    ``indexable``: the user's own appeals as literal id lists (two small queries first) instead of a
-    join and a subquery, so every arm of the OR can use an index and PostgreSQL combines them
-    (BitmapOr) rather than scanning a million appeals for a grid worker's few. Paged lists use it."""
+    ``indexable``: the user's own appeals as ``_own_q`` gives them instead of a join and a subquery, so
+    every arm of the OR can use an index and PostgreSQL combines them (BitmapOr) rather than scanning a
+    million appeals for a grid worker's few."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
-    if indexable:
-        from gongzhi.orgs.models import Resident
-
-        own = Q(filed_by=user)
-        residents = list(Resident.objects.filter(user=user).values_list("id", flat=True))
-        if residents:
-            own |= Q(reporter_id__in=residents)
-        followed = list(AppealFollower.objects.filter(user=user).values_list("appeal_id", flat=True))
-        if followed:
-            own |= Q(pk__in=followed)
     parts = [
         scope_q(user, Perm.APPEALS_VIEW),
         handle_q(user),
@@ -55,7 +51,7 @@ def visibility_q(user, *, indexable: bool = False) -> Q | None:
     if units:
         parts.append(Q(handler_unit_id__in=units))
     if indexable:
-        parts.append(own)
+        parts.append(_own_q(user))
     else:
         parts.append(Q(filed_by=user) | Q(reporter__user=user))
         parts.append(Q(Exists(AppealFollower.objects.filter(appeal=OuterRef("pk"), user=user))))
@@ -64,6 +60,105 @@ def visibility_q(user, *, indexable: bool = False) -> Q | None:
         if part is not None:
             q |= part
     return q
+
+
+def cross_area():
+    """1 for an appeal whose handler or first receiver is not its place's node nor above it (dispatched
+    across areas, to a fixed routing target, or left so by a node move), else 0: the expression the
+    ``appeal_cross_area`` index is on, which finds the few such appeals and whose statistics tell
+    PostgreSQL how few (the plain condition would be guessed to hold for almost every appeal)."""
+    return next(index for index in Appeal._meta.indexes if index.name == "appeal_cross_area").expressions[0]
+
+
+def visibility_arms(user) -> list[Q]:
+    """``visibility_q(user, indexable=True)`` as disjoint conditions, for paged lists that take each on its
+    own (a UNION ALL on PostgreSQL) and so can walk an index in list order for each; [] sees nothing.
+
+    The first, when the user may view appeals anywhere, is the area: the place (``org_path``) in the user's
+    subtrees. A single subtree is a plain range, which an index scan checks on the index entries, without
+    reading the appeals outside it. The second is what the user sees outside the area: dispatched to their
+    subtrees or units, first received there, or their own. An appeal handled (or first received) in a
+    subtree inside the area but placed outside the area has a handler (first receiver) that is not its
+    place's node nor above it, so the condition names ``cross_area`` too and is found through its index
+    rather than among every appeal handled in the area. (Every role that handles or dispatches
+    also views today; a subtree outside the area would be taken whole.)"""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    views = user.paths_with(Perm.APPEALS_VIEW)
+    area = scope_q(user, Perm.APPEALS_VIEW)
+    rest, inside = [], []
+    for field, paths in (("handler_path", policies.handle_paths(user)),
+                         ("owner_path", user.paths_with(Perm.APPEALS_DISPATCH))):
+        for path in paths:
+            (inside if any(path.startswith(v) for v in views) else rest).append(under(path, field))
+    if inside:
+        rest.append(reduce(or_, inside) & Q(Exact(cross_area(), 1)))
+    units = policies.unit_ids(user)
+    if units:
+        rest.append(Q(handler_unit_id__in=units))
+    rest.append(_own_q(user))
+    outside = reduce(or_, rest)
+    return [outside] if area is None else [area, outside & ~area]
+
+
+_ARMS_SQL: dict[tuple, list] = {}
+
+
+def visibility_arms_sql(user) -> list:
+    """``visibility_arms(user)`` compiled to SQL conditions (``RawSQL``), kept per database, user and role
+    set: they depend on nothing else (the user's own appeals are subqueries, read when the query runs), and
+    compiling the second arm costs more CPU than PostgreSQL takes to run the list's query. A condition that
+    matches every appeal is ``Q()``."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    key = (connection.alias, connection.vendor, user.pk,
+           frozenset((a.role, a.org_path, a.unit_id) for a in user.active_assignments))
+    arms = _ARMS_SQL.get(key)
+    if arms is None:
+        arms = []
+        for arm in visibility_arms(user):
+            query = Appeal.objects.filter(arm).query
+            try:
+                sql, params = query.get_compiler(connection=connection).compile(query.where)
+            except EmptyResultSet:
+                continue
+            except FullResultSet:
+                arms.append(Q())
+            else:
+                arms.append(RawSQL(sql, tuple(params), output_field=BooleanField()))
+        if len(_ARMS_SQL) >= 4096:  # a bound, not a policy: starting afresh costs one compile per user
+            _ARMS_SQL.clear()
+        _ARMS_SQL[key] = arms
+    return arms
+
+
+class _AnyOf(Func):
+    """``field = ANY(ARRAY(subquery))``: PostgreSQL runs the subquery once and looks its values up in the
+    column's index, also as one arm of an OR, where ``field IN (subquery)`` is checked appeal by appeal."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra):
+        field, subquery = self.get_source_expressions()
+        field_sql, field_params = compiler.compile(field)
+        subquery_sql, subquery_params = compiler.compile(subquery)
+        return f"{field_sql} = ANY(ARRAY{subquery_sql})", (*field_params, *subquery_params)
+
+
+def _in(field: str, subquery: QuerySet) -> Q:
+    if connection.vendor == "postgresql":
+        return Q(_AnyOf(F(field), Subquery(subquery)))
+    return Q(**{f"{field}__in": subquery})
+
+
+def _own_q(user) -> Q:
+    """The user's own appeals: filed by them, for one of their resident records, or followed after a merge,
+    each part one that an index answers (no query of its own first)."""
+    from gongzhi.orgs.models import Resident
+
+    residents = Resident.objects.filter(user=user).order_by().values("id")
+    followed = AppealFollower.objects.filter(user=user).order_by().values("appeal_id")
+    return Q(filed_by=user) | _in("reporter_id", residents) | _in("id", followed)
 
 
 def appeals(user, *, indexable: bool = False) -> QuerySet[Appeal]:
@@ -103,6 +198,29 @@ def to_verify(user) -> QuerySet[Appeal]:
     if q is None:
         return Appeal.objects.none()
     return appeals(user).filter(q, status__in=(Status.RESOLVED, Status.VERIFIED))
+
+
+def to_act_q(user) -> Q | None:
+    """What ``to_dispatch``, ``to_handle`` and ``to_verify`` hold together, as one condition (the staff
+    list's "only mine to act on"): submitted, resolved and verified appeals the user's area owns, and
+    dispatched and accepted ones handled by the user's grid, community or unit. None: no queue at all.
+
+    Every part is also a part of ``visibility_q`` (the dispatch, handle and unit arms), so these appeals are
+    ones the user sees, as the queues' ``appeals(user).filter(...)`` are, without repeating that test."""
+    parts = []
+    owned = scope_q(user, Perm.APPEALS_DISPATCH, "owner_path")
+    if owned is not None:
+        parts.append(owned & Q(status__in=(Status.SUBMITTED, Status.RESOLVED, Status.VERIFIED)))
+    handled = handle_q(user)
+    units = policies.unit_ids(user)
+    if units:
+        handled = (handled or Q()) | Q(handler_unit_id__in=units)
+    if handled is not None:
+        parts.append(handled & Q(status__in=(Status.DISPATCHED, Status.ACCEPTED)))
+    q = None
+    for part in parts:
+        q = part if q is None else q | part
+    return q
 
 
 def mine(user) -> QuerySet[Appeal]:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import reduce
+from html import escape
 from operator import or_
+from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.core.exceptions import EmptyResultSet, FullResultSet, PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import BooleanField, Q, Value
+from django.db.models.expressions import RawSQL
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -25,7 +28,7 @@ from gongzhi.accounts.roles import Perm
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
-from gongzhi.orgs.views import _form_errors, _node_options, _offset_page, _partial_or_page
+from gongzhi.orgs.views import _form_errors, _offset_page, _partial_or_page
 
 from . import actions, policies, routing, selectors
 from .actions import ACTION_LABELS, ALLOWED_FROM, TransitionError
@@ -117,26 +120,34 @@ def _cursor(value: str):
     return _EPOCH + dt.timedelta(microseconds=int(micros)), int(pk)
 
 
-def _cursor_of(appeal: Appeal) -> str:
-    return f"{(appeal.submitted_at - _EPOCH) // dt.timedelta(microseconds=1)}-{appeal.pk}"
+def _cursor_of(row) -> str:
+    return f"{(row.submitted_at - _EPOCH) // dt.timedelta(microseconds=1)}-{row.pk}"
 
 
-def _keyset_page(qs, *, after=None, before=None, size=PAGE_SIZE):
-    """Newest first in (submitted_at, id) order, the order of the appeal_submitted_id index, so a late
-    page costs what the first does: no OFFSET. ``submitted_at <= t`` bounds the scan; the OR breaks ties."""
+def _first(parts, n: int, order: tuple[str, ...]) -> list:
+    """The first ``n`` rows in ``order`` of the union of ``parts`` (querysets of disjoint rows): each part
+    ordered and cut on its own, so each walks its own index, then merged (a UNION ALL of the parts)."""
+    parts = [p.order_by(*order)[:n] for p in parts]
+    if len(parts) == 1:
+        return list(parts[0])
+    return list(parts[0].union(*parts[1:], all=True).order_by(*order)[:n])
+
+
+def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
+    """Newest first in (submitted_at, id) order, the order of the list's indexes, so a late page costs what
+    the first does: no OFFSET. ``submitted_at <= t`` bounds the scan; the OR breaks ties. ``parts``:
+    querysets of disjoint rows (``selectors.visibility_arms``), taken together."""
     if before:
         at, pk = before
-        rows = list(
-            qs.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk))
-            .order_by("submitted_at", "id")[: size + 1]
-        )
+        rows = _first([p.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk)) for p in parts],
+                      size + 1, ("submitted_at", "id"))
         has_prev, rows = len(rows) > size, rows[:size][::-1]
         has_next = True
     else:
         if after:
             at, pk = after
-            qs = qs.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk))
-        rows = list(qs.order_by("-submitted_at", "-id")[: size + 1])
+            parts = [p.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk)) for p in parts]
+        rows = _first(parts, size + 1, ("-submitted_at", "-id"))
         has_next, rows = len(rows) > size, rows[:size]
         has_prev = after is not None
     return rows, has_prev, has_next
@@ -149,36 +160,181 @@ def _text_q(text: str) -> Q:
     return Q(title__contains=text) | Q(description__contains=text)
 
 
-def _mine(user):
-    """What the user can act on now: their dispatch, handling and checking queues together."""
-    return selectors.to_dispatch(user) | selectors.to_handle(user) | selectors.to_verify(user)
-
-
 _ACTIVE = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED)
 
 
 def _label_rows(rows: list[Appeal]) -> None:
-    """Labels and local times worked out once per page in Python: a list is benchmarked at a million
-    appeals, and template filters and get_FOO_display cost more than the query for 25 rows."""
+    """What a row of ``appeals/_table.html`` shows, for rows fetched with their category, nodes and handler
+    (the queue pages); the list reads fewer columns and names its rows with ``_name_rows``."""
+    _row_labels(rows)
+    for a in rows:
+        handler = a.handler_unit or a.handler_node
+        a.handler_label = str(handler) if handler else ""
+        a.category_name, a.place = a.category.name, a.node.name
+        a.owner_name = "" if a.handler_label else a.owner_node.name
+
+
+def _row_labels(rows) -> None:
+    """Links, labels and local times worked out once per page in Python: a list is benchmarked at a million
+    appeals, and template filters, get_FOO_display and url reversing per row cost more than the query."""
     statuses, dues, channels = _labels(Status.choices), _labels(DueState.choices), _labels(Channel.choices)
     tz = timezone.get_current_timezone()
+    base = reverse("appeals:detail", args=[0])[:-2]
     for a in rows:
+        a.url = f"{base}{a.pk}/"
         a.status_label = statuses.get(a.status, a.status)
         late = a.status in _ACTIVE and a.due_state != DueState.NORMAL
         a.due_label = dues.get(a.due_state, a.due_state) if late else ""
         a.channel_label = channels.get(a.channel, a.channel)
         a.submitted_local = a.submitted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
         a.due_local = a.resolve_due.astimezone(tz).strftime("%m-%d %H:%M")
-        handler = a.handler_unit or a.handler_node
-        a.handler_label = str(handler) if handler else ""
+
+
+def _rows_html(rows) -> str:
+    """The rows of ``appeals/_table.html`` (labelled by ``_label_rows`` or ``_list_rows``), as one string
+    built here with every value escaped: 25 rows of template variables cost more than the page's query."""
+    labels = [escape(str(label)) for label in (
+        _("Number"), _("Appeal"), _("Category"), _("Place"), _("Status"), _("Handled by"), _("Submitted"),
+        _("Resolve by"))]
+    number, title, category, place, status, handler, submitted, due = labels
+    unconfirmed = escape(_("Holiday schedule not confirmed"))
+    out = []
+    for a in rows:
+        url, state = escape(a.url), escape(a.due_state)
+        returned = (f' <span class="tag">{escape(_("returned %(n)s×") % {"n": a.return_count})}</span>'
+                    if a.return_count else "")
+        who = (escape(a.handler_label) if a.handler_label
+               else f'<span class="muted">{escape(a.owner_name)}</span>')
+        late = (f' <span class="due due-{state}" data-due="{state}">{escape(a.due_label)}</span>'
+                if a.due_label else "")
+        if a.deadline_unconfirmed:
+            late += (f' <span class="due-warn" data-testid="deadline-unconfirmed" title="{unconfirmed}">⚠'
+                     f'<span class="sr-only">{unconfirmed}</span></span>')
+        out.append(
+            f'<tr data-appeal="{a.pk}" class="due-row-{state}">\n'
+            f'    <td data-label="{number}" class="mono nowrap"><a href="{url}">{escape(a.number)}</a></td>\n'
+            f'    <td data-label="{title}" class="title-cell"><a href="{url}">{escape(a.title)}</a> '
+            f'<span class="muted small">{escape(a.channel_label)}</span>{returned}</td>\n'
+            f'    <td data-label="{category}">{escape(a.category_name)}</td>\n'
+            f'    <td data-label="{place}">{escape(a.place)}</td>\n'
+            f'    <td data-label="{status}" class="nowrap"><span class="status status-{escape(a.status)}">'
+            f'{escape(a.status_label)}</span></td>\n'
+            f'    <td data-label="{handler}">{who}</td>\n'
+            f'    <td data-label="{submitted}" class="nowrap">{escape(a.submitted_local)}</td>\n'
+            f'    <td data-label="{due}" class="nowrap">{escape(a.due_local)}{late}</td>\n'
+            f'  </tr>'
+        )
+    return mark_safe("".join(out))
+
+
+# What a row of the list shows (and its cursor): nothing else is read, and rows are plain tuples made into
+# namespaces, not model instances. Names of the category, the places and the handler come from the categories
+# the page loads anyway and from one query for the page's nodes and units, not from five joins per row
+# (planning those cost more than running the query).
+LIST_FIELDS = (
+    "id", "number", "title", "category_id", "channel", "status", "due_state", "node_id", "owner_node_id",
+    "handler_node_id", "handler_unit_id", "submitted_at", "resolve_due", "deadline_unconfirmed", "return_count",
+)
+
+
+def _name_rows(rows, categories: dict[int, str]) -> None:
+    """The names a row shows, for the whole page at once: ``category_name``, ``place`` (the node),
+    ``handler_label`` (the handling unit or node, else empty) and ``owner_name`` (the first receiver)."""
+    nodes = {a.node_id for a in rows} | {a.handler_node_id or a.owner_node_id for a in rows if not a.handler_unit_id}
+    units = {a.handler_unit_id for a in rows if a.handler_unit_id}
+    names = {0: {}, 1: {}}
+    if rows:
+        found = OrgNode.objects.filter(pk__in=nodes).order_by().values_list(Value(0), "pk", "name").union(
+            Unit.objects.filter(pk__in=units).order_by().values_list(Value(1), "pk", "name"), all=True)
+        for kind, pk, name in found:
+            names[kind][pk] = name
+    node_names, unit_names = names[0], names[1]
+    for a in rows:
+        a.category_name = categories.get(a.category_id, "")
+        a.place = node_names.get(a.node_id, "")
+        if a.handler_unit_id:
+            a.handler_label = unit_names.get(a.handler_unit_id, "")
+        elif a.handler_node_id:
+            a.handler_label = node_names.get(a.handler_node_id, "")
+        else:
+            a.handler_label = ""
+        a.owner_name = "" if a.handler_label else node_names.get(a.owner_node_id, "")
+
+
+def _list_rows(values, categories: dict[int, str]) -> list[SimpleNamespace]:
+    """The page's rows from their ``LIST_FIELDS`` values, with everything a row shows: link, labels, local
+    times, names."""
+    rows = [SimpleNamespace(pk=v[0], **dict(zip(LIST_FIELDS, v))) for v in values]
+    _row_labels(rows)
+    _name_rows(rows, categories)
+    return rows
 
 
 def _options(items, selected: str = "") -> str:
-    """<option> tags built in Python (format_html_join): a county's area select has a few hundred."""
-    return format_html_join(
-        "", '<option value="{}"{}>{}</option>',
-        ((value, mark_safe(" selected") if str(value) == selected else "", label) for value, label in items),
-    )
+    """<option> tags built as plain strings (every value and label escaped): a county's area selects have a
+    few hundred, and format_html per option costs more than the page's query."""
+    out = []
+    for value, label in items:
+        value = str(value)
+        chosen = " selected" if value == selected else ""
+        out.append(f'<option value="{escape(value)}"{chosen}>{escape(str(label))}</option>')
+    return mark_safe("".join(out))
+
+
+_UPPER_KINDS = (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY)
+
+
+def _area_nodes(user, wanted: set[int], *, options: bool, selected: int | None = None
+                ) -> tuple[list[tuple], dict[int, OrgNode]]:
+    """One query for the nodes the page needs: the area filter's options (with ``options``: the user's top
+    nodes and their children, and everything down to community level, as ``orgs.views._node_options``
+    lists them, the ``selected`` area last when it is deeper) and the nodes picked in the area and handler
+    filters (``wanted``), in the user's scope.
+
+    Returns the options as (pk, label) and the wanted nodes found, by pk; a wanted node that is missing
+    or out of scope is simply not found (the caller answers 404, as ``node_get`` does)."""
+    qs = org_selectors.nodes(user)
+    top = min((len(p) // OrgNode.steplen for p in user.paths_with(Perm.PLACES_VIEW)), default=1)
+    listed = Q(kind__in=_UPPER_KINDS) | Q(depth__lte=top + 1)
+    if options:
+        q = listed | Q(pk__in=wanted) if wanted else listed
+    elif wanted:
+        q = Q(pk__in=wanted)
+    else:
+        return [], {}
+    rows = list(qs.filter(q).order_by("path").values_list("pk", "name", "depth", "path", "kind"))
+    found = {pk: OrgNode(pk=pk, name=name, depth=depth, path=path, kind=kind)
+             for pk, name, depth, path, kind in rows if pk in wanted}
+    shown = [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, _path, kind in rows
+             if options and (kind in _UPPER_KINDS or depth <= top + 1)]
+    if options and selected in found and all(pk != selected for pk, _label in shown):
+        shown.append((selected, "\u3000" * max(0, found[selected].depth - top) + found[selected].name))
+    return shown, found
+
+
+def _part(q: Q):
+    """The appeals matching ``q``, the condition compiled once here for the page and the count that both read
+    it (Django compiles a condition anew for every query, and a part of the list's condition is long);
+    None when it matches nothing."""
+    query = Appeal.objects.filter(q).query
+    try:
+        sql, params = query.get_compiler(connection=connection).compile(query.where)
+    except EmptyResultSet:
+        return None
+    except FullResultSet:
+        return Appeal.objects.all()
+    return Appeal.objects.filter(RawSQL(sql, params, output_field=BooleanField()))
+
+
+_COUNT_ORDER = ("-submitted_at", "-id")
+
+
+def _count(parts) -> int:
+    """The total of ``parts`` (disjoint querysets), counted up to ``COUNT_CAP + 1`` rows in each."""
+    parts = [p.order_by(*_COUNT_ORDER).values("id")[: COUNT_CAP + 1] for p in parts]
+    if len(parts) == 1:
+        return parts[0].count()
+    return parts[0].union(*parts[1:], all=True).count()
 
 
 @login_required
@@ -186,50 +342,71 @@ def appeal_list(request):
     user = request.user
     _need(user, Perm.WORKBENCH)
     form = AppealFilterForm(request.GET or None)
-    categories = list(Category.objects.only("id", "name", "parent_id", "sort_order", "code"))
+    categories = [SimpleNamespace(pk=pk, name=name, parent_id=parent)  # in Category's order, as plain tuples
+                  for pk, name, parent in Category.objects.values_list("id", "name", "parent_id")]
     data = form.cleaned_data if form.is_valid() else {}
-    qs = _mine(user) if data.get("mine") else selectors.appeals(user, indexable=True)
+    full_page = not request.htmx or request.htmx.history_restore_request
+    handler = data.get("handler") or ""
+    wanted = {pk for pk in (data.get("node"), int(handler[1:]) if handler.startswith("n") else None) if pk}
+    area_options, picked = _area_nodes(user, wanted, options=full_page, selected=data.get("node"))
+    where = []
     node = None
     if data.get("node"):
-        node = org_selectors.node_get(user, data["node"])
-        qs = qs.filter(under(node.path))
-    handler = data.get("handler") or ""
+        node = picked.get(data["node"])
+        if node is None:
+            raise Http404("not found")
+        where.append(under(node.path))
     if handler.startswith("n"):
-        qs = qs.filter(under(org_selectors.node_get(user, handler[1:]).path, "handler_path"))
+        if int(handler[1:]) not in picked:
+            raise Http404("not found")
+        where.append(under(picked[int(handler[1:])].path, "handler_path"))
     elif handler.startswith("u"):
-        qs = qs.filter(handler_unit_id=int(handler[1:]))
+        where.append(Q(handler_unit_id=int(handler[1:])))
     for field, key in (("status", "status"), ("due_state", "due"), ("channel", "channel")):
         if data.get(key):
-            qs = qs.filter(**{field: data[key]})
+            where.append(Q(**{field: data[key]}))
     if data.get("category"):
-        qs = qs.filter(category_id__in=_descendants(categories, data["category"]))
+        where.append(Q(category_id__in=_descendants(categories, data["category"])))
     if data.get("date_from"):
-        qs = qs.filter(submitted_at__gte=_day_start(data["date_from"]))
+        where.append(Q(submitted_at__gte=_day_start(data["date_from"])))
     if data.get("date_to"):
-        qs = qs.filter(submitted_at__lt=_day_start(data["date_to"] + dt.timedelta(days=1)))
+        where.append(Q(submitted_at__lt=_day_start(data["date_to"] + dt.timedelta(days=1))))
     if data.get("q", "").strip():
-        qs = qs.filter(_text_q(data["q"].strip()))
+        where.append(_text_q(data["q"].strip()))
+    if data.get("mine"):
+        # What the user can act on now, their dispatch, handling and checking queues together: the rows of
+        # selectors.to_dispatch | to_handle | to_verify, all inside what the user sees (to_act_q).
+        act = selectors.to_act_q(user)
+        arms = [act] if act is not None else []
+    else:
+        # What the user sees, in disjoint parts that each keep to an index in list order. SQLite cannot
+        # order and cut the parts of a UNION: one query with their OR gives the same rows there.
+        arms = selectors.visibility_arms_sql(user)
+        if len(arms) > 1 and not connection.features.supports_slicing_ordering_in_compound:
+            arms = [reduce(or_, (Q(arm) for arm in arms))]
+    parts = [p for p in (_part(Q(arm, *where)) for arm in arms) if p is not None] or [Appeal.objects.none()]
 
     page_no = request.GET.get("page", "1")
     page_no = int(page_no) if page_no.isdigit() and int(page_no) > 0 else 1
-    rows, has_prev, has_next = _keyset_page(
-        qs, after=_cursor(request.GET.get("after")), before=_cursor(request.GET.get("before"))
+    values, has_prev, has_next = _keyset_page(
+        [p.values_list(*LIST_FIELDS) for p in parts],
+        after=_cursor(request.GET.get("after")), before=_cursor(request.GET.get("before")),
     )
     if not has_prev:
         page_no = 1
-    _label_rows(rows)
-    total = qs.order_by().values("id")[: COUNT_CAP + 1].count()
+    rows = _list_rows(values, {c.pk: c.name for c in categories})
+    total = _count(parts)
     context = {
-        "form": form, "node": node, "rows": rows, "page_no": page_no, "has_prev": has_prev, "has_next": has_next,
+        "form": form, "node": node, "rows": rows, "rows_html": _rows_html(rows), "page_no": page_no,
+        "has_prev": has_prev, "has_next": has_next,
         "first_cursor": _cursor_of(rows[0]) if rows else "", "last_cursor": _cursor_of(rows[-1]) if rows else "",
-        "total": min(total, COUNT_CAP), "more": total > COUNT_CAP, "base": reverse("appeals:list"),
+        "total": min(total, COUNT_CAP), "more": total > COUNT_CAP,
     }
-    if not request.htmx or request.htmx.history_restore_request:
+    if full_page:
         # Plain option lists: the form's widget templates cost more than the queries here.
-        nodes = _node_options(user, node)
         units = list(org_selectors.units(user).order_by("kind", "name").values_list("pk", "name"))
-        context["node_options"] = _options(((o["pk"], o["label"]) for o in nodes), str(node.pk) if node else "")
-        context["handler_node_options"] = _options(((f"n{o['pk']}", o["label"]) for o in nodes), handler)
+        context["node_options"] = _options(area_options, str(node.pk) if node else "")
+        context["handler_node_options"] = _options(((f"n{pk}", label) for pk, label in area_options), handler)
         context["unit_options"] = _options(((f"u{pk}", name) for pk, name in units), handler)
         context["category_options"] = _options(
             ((c["category"].pk, c["label"]) for c in _category_tree(categories)), str(data.get("category") or "")
@@ -238,7 +415,7 @@ def appeal_list(request):
         more = ("status", "due", "category", "channel", "node", "handler", "date_from", "date_to")
         context["more_filters"] = any(request.GET.get(name) for name in more)  # open on a phone when in use
         context["choice_filters"] = [
-            {"name": name, "label": form[name].label,
+            {"name": name, "label": form.fields[name].label,
              "options": _options(form.fields[name].choices[1:], request.GET.get(name, ""))}
             for name in ("status", "due", "channel")
         ]
@@ -311,9 +488,9 @@ def queue(request, kind=None):
     page = _offset_page(request, qs, QUEUE_PAGE_SIZE)
     if kind != "requests":
         _label_rows(page["rows"])
+        page["rows_html"] = _rows_html(page["rows"])
     return render(request, "appeals/queue.html", {
         "kind": kind, "title": current[1], "tabs": tabs, "page": page, "cap": COUNT_CAP,
-        "base": reverse("appeals:list"),
     })
 
 

@@ -29,7 +29,7 @@ from gongzhi.dashboards import rollups
 from gongzhi.dashboards.metrics import dashboard_payload, metrics
 from gongzhi.dashboards.models import RollupQueue
 from gongzhi.dashboards.rollups import rollup_rebuild
-from gongzhi.orgs.models import NodeKind, OrgNode, Resident
+from gongzhi.orgs.models import NodeKind, OrgNode, Resident, UnitKind
 
 from . import appeals_data
 from .registry import _get, _median_ms, _user
@@ -166,6 +166,7 @@ def _list_page(record, runs, root, town, community, county_user, town_user, comm
     in_town = Appeal.objects.filter(under(town.path)).order_by("-submitted_at", "-id")
     sample = in_town[min(300, in_town.count() - 1)]
     garbage = Category.objects.get(code="garbage")
+    department = in_town.filter(handler_unit__kind=UnitKind.DEPARTMENT).values_list("handler_unit", flat=True)[0]
     today = timezone.localdate()
     cases = [
         ("county admin, no filter", county_user, {}),
@@ -180,6 +181,7 @@ def _list_page(record, runs, root, town, community, county_user, town_user, comm
          {"status": Status.CLOSED, "category": garbage.pk, "node": community.pk}),
         ("subdistrict staff, number", town_user, {"q": sample.number}),
         ("subdistrict staff, text 垃圾", town_user, {"q": "垃圾"}),
+        ("subdistrict staff, handled by a department", town_user, {"handler": f"u{department}"}),
         ("community staff, only mine to act on", community_user, {"mine": "1"}),
         ("grid worker, no filter", grid_user, {}),
     ]
