@@ -4,6 +4,7 @@ the timeline per viewer, masked phones, constant queries for the list."""
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from gongzhi.accounts.roles import Role
 from gongzhi.appeals import actions
@@ -266,7 +267,7 @@ def test_list_filters_and_queues(tree, cats, as_):
     assert ids(c, q=water.number) == {water.pk}
     assert ids(c, q="水压") == {water.pk}
     assert ids(c, due_state="overdue") == set()
-    today = garbage.submitted_at.date().isoformat()
+    today = timezone.localtime(garbage.submitted_at).date().isoformat()
     assert ids(c, **{"from": today, "to": today}) == {garbage.pk, water.pk, at_a2.pk}
     assert ids(c, **{"from": "2000-01-01", "to": "2000-01-02"}) == set()
     assert ids(c, queue="dispatch") == {garbage.pk}

@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from gongzhi.accounts.models import RoleAssignment, User
 from gongzhi.accounts.roles import Role
@@ -39,7 +40,7 @@ def _age(birth: dt.date, today: dt.date) -> int:
 
 @pytest.fixture
 def county(db):
-    today = dt.date.today()
+    today = timezone.localdate()
     counts = generate(seed=7, scale=SCALE, today=today)
     return counts, today
 
@@ -101,7 +102,7 @@ def _snapshot():
 
 
 def test_same_seed_same_people(db):
-    today = dt.date.today()
+    today = timezone.localdate()
     runs = {}
     for label, seed in (("first", 7), ("again", 7), ("other", 8)):
         sid = transaction.savepoint()

@@ -282,7 +282,7 @@ def test_listener_is_idempotent_and_follows_changes(tree, story):
     assert not AppealFact.objects.filter(appeal_id=story[7].pk).exists()
 
 
-def test_working_seconds_over_a_holiday_and_weekend():
+def test_working_seconds_over_a_holiday_and_weekend(db):  # the admin calendar table is read first
     # 2025-09-30 (Tue) 16:00 to 2025-10-09 (Thu) 10:00: 国庆 1-8 Oct off, 9 Oct a working day
     # (and Sat 2025-09-28 a make-up working day, before the start). 1.5 h + 1 h.
     assert rollups.working_seconds(at(dt.date(2025, 9, 30), 16), at(dt.date(2025, 10, 9), 10)) == 2.5 * 3600

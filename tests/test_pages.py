@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from gongzhi.accounts.roles import Role
 from gongzhi.core.models import AuditEvent
@@ -417,7 +418,7 @@ def test_audit_page_scoped_and_filtered(as_role, tree):
     assert found(action="pii.reveal.phone") == [("pii.reveal.phone", "张建国")]
     assert found(actor="wangge") == [("pii.reveal.phone", "张建国")]
     assert found(reason="核实") == [("pii.reveal.phone", "张建国")]
-    today = dt.date.today()
+    today = timezone.localdate()
     assert ("pii.reveal.phone", "张建国") in found(date_from=today.isoformat(), date_to=today.isoformat())
     assert found(date_to=(today - dt.timedelta(days=2)).isoformat()) == []
     assert found(object_type="orgs.household", action="household.create") == [  # newest first

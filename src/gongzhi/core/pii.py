@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -59,7 +60,7 @@ def parse_id_number(value: str, *, today: dt.date | None = None) -> IdInfo:
         birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
         raise PIIError(_("The birth date inside the ID number is not a real date.")) from None
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     if birth > today or birth.year < 1880:
         raise PIIError(_("The birth date inside the ID number is out of range."))
     if id_check_char(number[:17]) != number[17]:

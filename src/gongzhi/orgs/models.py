@@ -11,6 +11,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from treebeard.mp_tree import MP_Node
@@ -266,7 +267,7 @@ class Resident(models.Model):
 
     @property
     def age(self) -> int:
-        today = dt.date.today()
+        today = timezone.localdate()
         b = self.birth_date
         return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
 

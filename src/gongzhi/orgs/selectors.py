@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from gongzhi.accounts.roles import Perm, Role
 from gongzhi.core.pii import PIIError, blind_index, normalize_id_number, normalize_phone
@@ -152,7 +153,7 @@ def resident_get(user, pk) -> Resident:
 
 
 def _birth_date_years_ago(years: int, today: dt.date | None = None) -> dt.date:
-    today = today or dt.date.today()
+    today = today or timezone.localdate()
     try:
         return today.replace(year=today.year - years)
     except ValueError:  # 29 February

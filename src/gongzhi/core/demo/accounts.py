@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.accounts.actions import role_assign
@@ -46,7 +47,7 @@ def _child(parent: OrgNode, kind: str, name: str | None = None) -> OrgNode | Non
 
 
 def _years_ago(years: int) -> dt.date:
-    today = dt.date.today()
+    today = timezone.localdate()
     return today.replace(year=today.year - years, day=min(today.day, 28))
 
 

@@ -7,6 +7,8 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from django.utils import timezone
+
 from . import data, people
 from .people import Person, age_on
 
@@ -572,4 +574,4 @@ class _Planner:
 
 def plan_county(*, seed: int = 1, scale: float = 1.0, today: dt.date | None = None) -> Plan:
     """The whole county in memory; the same seed, scale and day give the same plan."""
-    return _Planner(seed, scale, today or dt.date.today()).run()
+    return _Planner(seed, scale, today or timezone.localdate()).run()
