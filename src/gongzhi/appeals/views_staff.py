@@ -194,7 +194,7 @@ def _rows_html(rows) -> str:
     """The rows of ``appeals/_table.html`` (labelled by ``_label_rows`` or ``_list_rows``), as one string
     built here with every value escaped: 25 rows of template variables cost more than the page's query."""
     labels = [escape(str(label)) for label in (
-        _("Number"), _("Appeal"), _("Category"), _("Place"), _("Status"), _("Handled by"), _("Submitted"),
+        _("Number"), _("Appeal"), _("Category"), _("Place"), _("Status"), _("Handled by"), _("Filed at"),
         _("Resolve by"))]
     number, title, category, place, status, handler, submitted, due = labels
     unconfirmed = escape(_("Holiday schedule not confirmed"))

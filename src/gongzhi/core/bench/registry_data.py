@@ -60,6 +60,18 @@ def _copy(model, columns: list[str], rows) -> None:
             model.objects.bulk_create(batch)
 
 
+def _residency(resident_id: int) -> str:
+    """Three in twenty residents floating (流动人口), one away (外出), the rest registered, by id: a mix like a
+    county seat's, and one an existing benchmark registry can be given by a single UPDATE (``RESIDENCY_SQL``)."""
+    return {1: "floating", 2: "floating", 3: "floating", 4: "away"}.get(resident_id % 20, "registered")
+
+
+RESIDENCY_SQL = (
+    "UPDATE orgs_resident SET residency = CASE WHEN id % 20 IN (1, 2, 3) THEN 'floating' "
+    "WHEN id % 20 = 4 THEN 'away' ELSE 'registered' END WHERE org_path LIKE %s"
+)
+
+
 def build(*, residents: int = 1_000_000, seed: int = 7, log=print) -> dict:
     """A county with 10 subdistricts, 10 communities each, 10 grids each, 4 micro-grids each, and
     ``residents`` people in households of 2-3 spread evenly over the micro-grids."""
@@ -120,7 +132,7 @@ def build(*, residents: int = 1_000_000, seed: int = 7, log=print) -> dict:
                         res_id, hh_id, mp, grid_id, name, _initials(name), gender, birth,
                         encrypt(number), blind_index("id", number), mask_id_number(number),
                         encrypt(phone), blind_index("phone", phone), mask_phone(phone),
-                        "head" if k == 0 else "other", "registered", "汉族", False, now, now,
+                        "head" if k == 0 else "other", _residency(res_id), "汉族", False, now, now,
                     ))
                     age = 2026 - birth.year
                     if age >= 80:
