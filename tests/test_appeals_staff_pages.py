@@ -219,6 +219,10 @@ def test_list_shows_what_the_user_sees_outside_their_area(as_role, tree, cats):
     assert [n for p in pages for n in p] == expected and "35 appeals" in text(response)
     assert set(numbers(client.get(url, {"q": "九襄镇"}))) == {a.number for a in seen[30:]}
     assert numbers(client.get(url, {"status": "dispatched"})) == [handled.number]
+    # an area inside their own: all of it and nothing placed elsewhere, in the same order
+    response = client.get(url, {"node": tree.comm_a.pk})
+    assert "30 appeals" in text(response) and numbers(response) == [n for n in expected if n not in
+                                                                    {a.number for a in seen[30:]}][:25]
     # a user with an area in each town sees both, and nothing twice
     worker = tree.users[Role.GRID_WORKER]
     both = {a.number for a in selectors.appeals(worker)}
