@@ -184,15 +184,16 @@ def test_resident_list_queries_do_not_grow_with_rows(as_role, tree, django_asser
     _add_residents(tree.household_a, 30, care=("elderly_alone", "hardship"))
     client = as_role(Role.COUNTY_ADMIN)
     url = reverse("orgs:residents")
-    # session, user, role assignments, area options, page of residents, their care tags, capped count
-    with django_assert_num_queries(7):
+    # session, the user with their role assignments, area options, page of residents, their care tags,
+    # capped count
+    with django_assert_num_queries(6):
         response = client.get(url)
     assert len(response.context["rows"]) == 25
     assert all(len(r.care_labels) == 2 for r in response.context["rows"][1:])
-    with django_assert_num_queries(6):  # one page holds them all: counted without a query
+    with django_assert_num_queries(5):  # one page holds them all: counted without a query
         assert len(client.get(url, {"gender": "F"}).context["rows"]) == 1
     # the htmx partial skips the area options; the care group looks up its tags in the area first
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         response = client.get(url, {"care_group": "hardship"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert html.count('data-label="') == 25 * 9 and "30" in html.split('data-testid="result-count">')[1][:40]
@@ -200,13 +201,13 @@ def test_resident_list_queries_do_not_grow_with_rows(as_role, tree, django_asser
 
 def test_node_and_grid_page_query_counts(as_role, tree, django_assert_num_queries):
     client = as_role(Role.COUNTY_ADMIN)
-    # session, user, roles, node, ancestors, 7 figures (levels, buildings, households, residents,
+    # session, user with roles, node, ancestors, 7 figures (levels, buildings, households, residents,
     # party members, compounds, care groups), children, resident counts per child
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(13):
         client.get(reverse("orgs:node", args=[tree.comm_a.pk]))
     _add_residents(tree.household_a, 10)
     # node page without compounds (6 figures) + buildings, households page, care residents and their tags
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(16):
         response = client.get(reverse("orgs:node", args=[tree.grid_a1.pk]))
     assert len(response.context["care_residents"]) == 11
 

@@ -45,6 +45,21 @@ def check_password_with_lockout(username: str, password: str) -> User | None:
 
 
 class LockoutBackend(ModelBackend):
+    def get_user(self, user_id):
+        """The session's user with their active role assignments (``User.active_assignments``) in one query:
+        every page reads both, the assignments to scope what it shows."""
+        from .models import RoleAssignment
+
+        rows = list(RoleAssignment.objects.filter(user_id=user_id, is_active=True).select_related("user", "node", "unit"))
+        if rows:
+            user = rows[0].user
+            for row in rows:
+                row.user = user
+            user.__dict__["active_assignments"] = rows  # fills the cached_property
+        else:
+            user = User._default_manager.filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def authenticate(self, request, username=None, password=None, **kwargs):
         if username is None or password is None:
             return None

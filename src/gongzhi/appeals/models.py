@@ -241,7 +241,8 @@ class Appeal(models.Model):
         verbose_name_plural = _("appeals")
         ordering = ["-submitted_at", "-id"]
         indexes = [
-            models.Index(fields=["org_path", "submitted_at"], name="appeal_path_submitted"),
+            # A place's appeals in filing order; with the id, a small area's list and count read the index alone.
+            models.Index(fields=["org_path", "submitted_at", "id"], name="appeal_path_submitted_id"),
             models.Index(fields=["handler_path", "status"], name="appeal_handler_status"),
             models.Index(fields=["status", "resolve_due"], name="appeal_status_due"),
             models.Index(fields=["owner_path", "status"], name="appeal_owner_status"),

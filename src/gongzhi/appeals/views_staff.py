@@ -12,12 +12,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import EmptyResultSet, FullResultSet, PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import BooleanField, Q, Value
+from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -124,33 +125,70 @@ def _cursor_of(row) -> str:
     return f"{(row.submitted_at - _EPOCH) // dt.timedelta(microseconds=1)}-{row.pk}"
 
 
-def _first(parts, n: int, order: tuple[str, ...]) -> list:
+def _first(parts, n: int, order: tuple[str, ...]):
     """The first ``n`` rows in ``order`` of the union of ``parts`` (querysets of disjoint rows): each part
     ordered and cut on its own, so each walks its own index, then merged (a UNION ALL of the parts)."""
     parts = [p.order_by(*order)[:n] for p in parts]
     if len(parts) == 1:
-        return list(parts[0])
-    return list(parts[0].union(*parts[1:], all=True).order_by(*order)[:n])
+        return parts[0]
+    return parts[0].union(*parts[1:], all=True).order_by(*order)[:n]
 
 
 def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
     """Newest first in (submitted_at, id) order, the order of the list's indexes, so a late page costs what
     the first does: no OFFSET. ``submitted_at <= t`` bounds the scan; the OR breaks ties. ``parts``:
-    querysets of disjoint rows (``selectors.visibility_arms``), taken together."""
+    querysets of ``LIST_FIELDS`` values of disjoint rows (``selectors.visibility_arms``), taken together.
+
+    Returns (rows, has_prev, has_next, total): the rows as ``_list_rows`` makes them, and the total of the
+    parts counted up to ``COUNT_CAP + 1``. The page, the names it shows and the count are one query."""
     if before:
         at, pk = before
-        rows = _first([p.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk)) for p in parts],
+        page = _first([p.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk)) for p in parts],
                       size + 1, ("submitted_at", "id"))
-        has_prev, rows = len(rows) > size, rows[:size][::-1]
-        has_next = True
     else:
         if after:
             at, pk = after
-            parts = [p.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk)) for p in parts]
-        rows = _first(parts, size + 1, ("-submitted_at", "-id"))
-        has_next, rows = len(rows) > size, rows[:size]
+            parts_after = [p.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk)) for p in parts]
+        page = _first(parts_after if after else parts, size + 1, ("-submitted_at", "-id"))
+    try:
+        page_sql, page_params = page.query.sql_with_params()
+        count_sql, count_params = _count_query(parts).query.sql_with_params()
+    except EmptyResultSet:
+        return [], False, False, 0
+    direction = "ASC" if before else "DESC"
+    node, unit = (connection.ops.quote_name(m._meta.db_table) for m in (OrgNode, Unit))
+    sql = (
+        f"WITH page AS ({page_sql}) SELECT page.*, "
+        f"(SELECT n.name FROM {node} n WHERE n.id = page.node_id), "
+        f"(SELECT n.name FROM {node} n WHERE n.id = COALESCE(page.handler_node_id, page.owner_node_id)), "
+        f"(SELECT u.name FROM {unit} u WHERE u.id = page.handler_unit_id), "
+        f"(SELECT COUNT(*) FROM ({count_sql}) counted) "
+        f"FROM page ORDER BY page.submitted_at {direction}, page.id {direction}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*page_params, *count_params))
+        values = cursor.fetchall()
+    if before:
+        has_prev, values = len(values) > size, values[:size][::-1]
+        has_next = True
+    else:
+        has_next, values = len(values) > size, values[:size]
         has_prev = after is not None
-    return rows, has_prev, has_next
+    if values:
+        total = values[0][-1]
+    elif after or before:  # a stale cursor past the end: the rows are gone, the count is not
+        total = _count_query(parts).count()
+    else:
+        total = 0
+    return values, has_prev, has_next, total
+
+
+def _count_query(parts):
+    """The ids of ``parts`` (disjoint querysets), up to ``COUNT_CAP + 1`` of each: what the list counts."""
+    parts = [p.order_by(*_COUNT_ORDER).values("id")[: COUNT_CAP + 1] for p in parts]
+    if len(parts) == 1:
+        return parts[0]
+    return parts[0].union(*parts[1:], all=True)
 
 
 def _text_q(text: str) -> Q:
@@ -165,7 +203,7 @@ _ACTIVE = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED)
 
 def _label_rows(rows: list[Appeal]) -> None:
     """What a row of ``appeals/_table.html`` shows, for rows fetched with their category, nodes and handler
-    (the queue pages); the list reads fewer columns and names its rows with ``_name_rows``."""
+    (the queue pages); the list reads fewer columns and names its rows in its query (``_keyset_page``)."""
     _row_labels(rows)
     for a in rows:
         handler = a.handler_unit or a.handler_node
@@ -237,36 +275,37 @@ LIST_FIELDS = (
 )
 
 
-def _name_rows(rows, categories: dict[int, str]) -> None:
-    """The names a row shows, for the whole page at once: ``category_name``, ``place`` (the node),
-    ``handler_label`` (the handling unit or node, else empty) and ``owner_name`` (the first receiver)."""
-    nodes = {a.node_id for a in rows} | {a.handler_node_id or a.owner_node_id for a in rows if not a.handler_unit_id}
-    units = {a.handler_unit_id for a in rows if a.handler_unit_id}
-    names = {0: {}, 1: {}}
-    if rows:
-        found = OrgNode.objects.filter(pk__in=nodes).order_by().values_list(Value(0), "pk", "name").union(
-            Unit.objects.filter(pk__in=units).order_by().values_list(Value(1), "pk", "name"), all=True)
-        for kind, pk, name in found:
-            names[kind][pk] = name
-    node_names, unit_names = names[0], names[1]
-    for a in rows:
-        a.category_name = categories.get(a.category_id, "")
-        a.place = node_names.get(a.node_id, "")
-        if a.handler_unit_id:
-            a.handler_label = unit_names.get(a.handler_unit_id, "")
-        elif a.handler_node_id:
-            a.handler_label = node_names.get(a.handler_node_id, "")
-        else:
-            a.handler_label = ""
-        a.owner_name = "" if a.handler_label else node_names.get(a.owner_node_id, "")
+def _aware(value):
+    """A timestamp read by plain SQL as the ORM would give it (SQLite hands back text or naive UTC)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value
 
 
 def _list_rows(values, categories: dict[int, str]) -> list[SimpleNamespace]:
-    """The page's rows from their ``LIST_FIELDS`` values, with everything a row shows: link, labels, local
-    times, names."""
-    rows = [SimpleNamespace(pk=v[0], **dict(zip(LIST_FIELDS, v))) for v in values]
+    """The page's rows from ``_keyset_page`` (``LIST_FIELDS``, then the names of the place, of the handling or
+    first-receiving node and of the handling unit), with everything a row shows: link, labels, local times,
+    names (``category_name``, ``place``, ``handler_label``: the handling unit or node, else empty, and
+    ``owner_name``: the first receiver)."""
+    rows = []
+    n = len(LIST_FIELDS)
+    for v in values:
+        row = SimpleNamespace(pk=v[0], **dict(zip(LIST_FIELDS, v)))
+        row.submitted_at, row.resolve_due = _aware(row.submitted_at), _aware(row.resolve_due)
+        place, node_name, unit_name = v[n:n + 3]
+        row.category_name = categories.get(row.category_id, "")
+        row.place = place or ""
+        if row.handler_unit_id:
+            row.handler_label = unit_name or ""
+        elif row.handler_node_id:
+            row.handler_label = node_name or ""
+        else:
+            row.handler_label = ""
+        row.owner_name = "" if row.handler_label else node_name or ""
+        rows.append(row)
     _row_labels(rows)
-    _name_rows(rows, categories)
     return rows
 
 
@@ -329,14 +368,6 @@ def _part(q: Q):
 _COUNT_ORDER = ("-submitted_at", "-id")
 
 
-def _count(parts) -> int:
-    """The total of ``parts`` (disjoint querysets), counted up to ``COUNT_CAP + 1`` rows in each."""
-    parts = [p.order_by(*_COUNT_ORDER).values("id")[: COUNT_CAP + 1] for p in parts]
-    if len(parts) == 1:
-        return parts[0].count()
-    return parts[0].union(*parts[1:], all=True).count()
-
-
 @login_required
 def appeal_list(request):
     user = request.user
@@ -392,14 +423,13 @@ def appeal_list(request):
 
     page_no = request.GET.get("page", "1")
     page_no = int(page_no) if page_no.isdigit() and int(page_no) > 0 else 1
-    values, has_prev, has_next = _keyset_page(
+    values, has_prev, has_next, total = _keyset_page(
         [p.values_list(*LIST_FIELDS) for p in parts],
         after=_cursor(request.GET.get("after")), before=_cursor(request.GET.get("before")),
     )
     if not has_prev:
         page_no = 1
     rows = _list_rows(values, {c.pk: c.name for c in categories})
-    total = _count(parts)
     context = {
         "form": form, "node": node, "rows": rows, "rows_html": _rows_html(rows), "page_no": page_no,
         "has_prev": has_prev, "has_next": has_next,

@@ -12,43 +12,9 @@ until then. Other databases get the plain operations.
 """
 
 import django.db.models.functions.text
-from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
 
-
-def _postgres(schema_editor) -> bool:
-    return schema_editor.connection.vendor == "postgresql"
-
-
-class AddIndex(AddIndexConcurrently):
-    def describe(self):
-        return f"{super(AddIndexConcurrently, self).describe()} (concurrently on PostgreSQL)"
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        base = super() if _postgres(schema_editor) else super(AddIndexConcurrently, self)
-        base.database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        base = super() if _postgres(schema_editor) else super(AddIndexConcurrently, self)
-        base.database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-class RemoveIndex(RemoveIndexConcurrently):
-    def describe(self):
-        return f"{super(RemoveIndexConcurrently, self).describe()} (concurrently on PostgreSQL)"
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        base = super() if _postgres(schema_editor) else super(RemoveIndexConcurrently, self)
-        base.database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        base = super() if _postgres(schema_editor) else super(RemoveIndexConcurrently, self)
-        base.database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-def analyze(apps, schema_editor):
-    if _postgres(schema_editor):
-        schema_editor.execute("ANALYZE appeals_appeal")
+from gongzhi.core.migration_ops import AddIndex, RemoveIndex, analyze
 
 
 class Migration(migrations.Migration):
@@ -125,5 +91,5 @@ class Migration(migrations.Migration):
                 name="appeal_cross_area",
             ),
         ),
-        migrations.RunPython(analyze, migrations.RunPython.noop, elidable=True),
+        migrations.RunPython(analyze("appeals_appeal"), migrations.RunPython.noop, elidable=True),
     ]
