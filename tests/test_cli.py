@@ -156,7 +156,7 @@ def test_demo_serves_runs_tasks_and_stops_both_on_ctrl_c(tmp_path):
         _wait(done.exists, 20, "the worker to run the task", out)
 
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=15) == 0, out.text
+        assert proc.wait(timeout=30) == 0, out.text  # the worker gets 10 s to finish its task, then is killed
         assert not _alive(worker)
     finally:
         for pid in (proc.pid, worker):

@@ -229,7 +229,7 @@ class Resident(models.Model):
     name = models.CharField(pgettext_lazy("person", "name"), max_length=50, db_index=True)
     name_initials = models.CharField(_("pinyin initials"), max_length=50, db_index=True, editable=False)
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices)
-    birth_date = models.DateField(_("birth date"), db_index=True)
+    birth_date = models.DateField(_("birth date"))  # indexed with the place: resident_birth_path
     id_number_enc = models.TextField(editable=False, blank=True)
     id_number_hash = models.CharField(max_length=40, editable=False, blank=True, db_index=True)
     id_number_masked = models.CharField(_("ID number"), max_length=20, editable=False, blank=True)
@@ -260,6 +260,10 @@ class Resident(models.Model):
                          opclasses=["varchar_pattern_ops", "varchar_ops"]),
             # One residency type (the floating population of a subdistrict) in the list's order.
             models.Index(fields=["residency", "org_path", "id"], name="resident_residency_path_id"),
+            # An age range within an area (the list's age filter, its count; birthdays coming up): one range
+            # of the index read with the place checked on its entries, not two bitmaps of the whole area and
+            # of everyone that age.
+            models.Index(fields=["birth_date", "org_path"], name="resident_birth_path"),
         ]
 
     def __str__(self):

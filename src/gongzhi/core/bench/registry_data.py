@@ -67,8 +67,8 @@ def _residency(resident_id: int) -> str:
 
 
 RESIDENCY_SQL = (
-    "UPDATE orgs_resident SET residency = CASE WHEN id % 20 IN (1, 2, 3) THEN 'floating' "
-    "WHEN id % 20 = 4 THEN 'away' ELSE 'registered' END WHERE org_path LIKE %s"
+    "UPDATE orgs_resident SET residency = CASE WHEN id %% 20 IN (1, 2, 3) THEN 'floating' "
+    "WHEN id %% 20 = 4 THEN 'away' ELSE 'registered' END WHERE org_path LIKE %s"
 )
 
 
