@@ -11,7 +11,8 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F, Value
+from django.db.models import BigIntegerField, F, Value
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -162,7 +163,7 @@ def _place(node: OrgNode | None, household: Household | None, reporter: Resident
         path = reporter.org_path  # a resident's org_path is their household's
     else:
         raise ValidationError(_("Say where the problem is: pick a household or a place."))
-    line = routing.line_of(path)
+    line = routing.line_of(path, also=_NEXT_ID if connection.vendor == "postgresql" else None)
     place = max(line.values(), key=lambda n: n.depth, default=None)
     if place is None or place.path != path:
         raise ValidationError(_("Say where the problem is: pick a household or a place."))
@@ -181,14 +182,17 @@ def _first_receiver(place: OrgNode, line: dict, channel: str, by) -> OrgNode:
     return routing.community_of(place, line) or place
 
 
-def _reserve_id() -> int | None:
-    """On PostgreSQL, the new appeal's id from its sequence before the INSERT, so its number goes in with
-    the row (an UPDATE afterwards would rewrite every index of a large table). None elsewhere."""
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Appeal._meta.db_table])
-        return cursor.fetchone()[0]
+# On PostgreSQL the new appeal's id is taken from its sequence before the INSERT, so its number goes in with
+# the row (an UPDATE afterwards would rewrite every index of a large table): in the query that reads the
+# place's line, as a scalar subquery PostgreSQL runs once (``_place``).
+_NEXT_ID = {"next_appeal_id": RawSQL("(SELECT nextval(pg_get_serial_sequence(%s, 'id')))", (Appeal._meta.db_table,),
+                                     output_field=BigIntegerField())}
+
+
+def _reserve_id(line: dict) -> int | None:
+    """The id ``_place`` took for the new appeal (PostgreSQL); None elsewhere, where it is known after the
+    INSERT."""
+    return next((getattr(n, "next_appeal_id", None) for n in line.values()), None)
 
 
 def appeal_number(pk: int, submitted_at: dt.datetime) -> str:
@@ -239,7 +243,7 @@ def appeal_file(
         owner_node=owner, owner_path=owner.path, submitted_at=now, response_due=due.response_due,
         resolve_due=due.resolve_due, due_soon_at=due.due_soon_at, deadline_unconfirmed=due.unconfirmed,
     )
-    appeal.pk = _reserve_id()
+    appeal.pk = _reserve_id(line)
     if appeal.pk is not None:
         appeal.number = appeal_number(appeal.pk, now)
         appeal.save(force_insert=True)

@@ -41,10 +41,18 @@ def category_chain(category: Category) -> list[Category]:
     return chain
 
 
-def line_of(path: str) -> dict[str, OrgNode]:
+LINE_FIELDS = ("id", "path", "depth", "numchild", "name", "kind", "code", "is_rural", "is_active")
+
+
+def line_of(path: str, *, also=None) -> dict[str, OrgNode]:
     """The node at ``path`` and its ancestors by kind, in one query: what filing needs to know of a place
-    (the place itself, its grid, its community). Pass it to ``grid_of``, ``community_of`` and ``route``."""
-    return {n.kind: n for n in OrgNode.objects.filter(path__in=ancestor_paths(path))}
+    (the place itself, its grid, its community). Pass it to ``grid_of``, ``community_of`` and ``route``.
+
+    ``also``: {name: expression} computed once in the same query (uncorrelated), set on every node."""
+    qs = OrgNode.objects.filter(path__in=ancestor_paths(path)).only(*LINE_FIELDS)
+    if also:
+        qs = qs.annotate(**also)
+    return {n.kind: n for n in qs}
 
 
 def _level(node: OrgNode, kind: str, line: dict[str, OrgNode] | None = None) -> OrgNode | None:
