@@ -47,8 +47,10 @@ def _stop(signum, frame):
 
 @contextmanager
 def stop_signals():
-    """Inside the block SIGTERM and SIGHUP act like Ctrl-C, so the clean-up code runs for each of them."""
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig}
+    """Inside the block SIGTERM and SIGHUP act like Ctrl-C, so the clean-up code runs for each of them; and
+    Ctrl-C (SIGINT) stops us even when whatever started us ignored it (a shell's background job, nohup)."""
+    signals = (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+    previous = {sig: signal.getsignal(sig) for sig in signals if sig}
     for sig in previous:
         signal.signal(sig, _stop)
     try:
