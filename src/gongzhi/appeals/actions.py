@@ -96,10 +96,12 @@ def _check(appeal: Appeal, action: str):
 def _event(appeal: Appeal, kind: str, by, *, from_status: str = "", note: str = "", public: bool = True,
            data: dict | None = None, at: dt.datetime | None = None) -> AppealEvent:
     actor_ok = by is not None and getattr(by, "is_authenticated", False)
-    return AppealEvent.objects.create(
+    event = AppealEvent.objects.create(
         appeal=appeal, at=at or _now(), actor=by if actor_ok else None, actor_name=str(by) if actor_ok else "",
         kind=kind, from_status=from_status, to_status=appeal.status, note=note, public=public, data=data or {},
     )
+    appeal.__dict__.setdefault("_event_ids", {})[kind] = event.pk  # for events.appeal_changed's listeners
+    return event
 
 
 def stale_message(appeal: Appeal) -> str:

@@ -6,7 +6,11 @@ Apps register a listener in their ``AppConfig.ready``; actions call ``appeal_cha
   never fail the action. Notifications hook in here.
 - ``listen(fn, in_transaction=True)``: runs at once, inside the action's transaction, so what it writes
   commits or rolls back with the change itself. Must be one small write (a queue row). The roll-ups
-  hook in here: the dashboards app queues the appeal and catches up later (``rollups.catch_up``).
+  hook in here: the dashboards app queues the appeal and catches up later (``rollups.catch_up``); so do
+  the notifications, whose task row goes in with the change.
+
+A listener is called as ``fn(appeal_id, kind, event_id=...)``: ``event_id`` is the timeline event of that
+kind the action just wrote, when it wrote one (None otherwise).
 
 Kinds (``appeal_changed``): file, dispatch, return, accept, resolve, verify, verify_reject, close, rate,
 callback, reopen, extension_decide, void_decide, supervise, merge. Batch kinds (``appeals_changed``, the
@@ -21,11 +25,11 @@ from collections.abc import Callable
 from django.db import transaction
 
 log = logging.getLogger(__name__)
-_listeners: list[Callable[[int, str], None]] = []
-_in_transaction: list[Callable[[int, str], None]] = []
+_listeners: list[Callable[..., None]] = []
+_in_transaction: list[Callable[..., None]] = []
 
 
-def listen(fn: Callable[[int, str], None], *, in_transaction: bool = False) -> Callable[[int, str], None]:
+def listen(fn: Callable[..., None], *, in_transaction: bool = False) -> Callable[..., None]:
     group = _in_transaction if in_transaction else _listeners
     if fn not in group:
         group.append(fn)
@@ -36,13 +40,14 @@ def appeal_changed(appeal, kind: str) -> None:
     """Tell the listeners that ``appeal`` went through ``kind`` (file, dispatch, ...): the in-transaction
     ones now, the others after commit."""
     appeal_id = appeal.pk
+    event_id = appeal.__dict__.get("_event_ids", {}).pop(kind, None)  # set by the action's timeline event
     for fn in list(_in_transaction):
-        fn(appeal_id, kind)
+        fn(appeal_id, kind, event_id=event_id)
 
     def run():
         for fn in list(_listeners):
             try:
-                fn(appeal_id, kind)
+                fn(appeal_id, kind, event_id=event_id)
             except Exception:  # a listener's failure never undoes or fails the action
                 log.exception("appeal listener %s failed for %s/%s", fn, appeal_id, kind)
 

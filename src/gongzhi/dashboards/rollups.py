@@ -281,7 +281,7 @@ def _apply(appeal_ids) -> int:
     return len(changed) + len(gone)
 
 
-def on_appeal_changed(appeal_id: int, kind: str) -> None:
+def on_appeal_changed(appeal_id: int, kind: str, event_id: int | None = None) -> None:
     """The ``gongzhi.appeals.events`` listener, inside the action's transaction: queue the appeal (one
     small INSERT); ``catch_up`` applies it."""
     RollupQueue.objects.create(appeal_id=appeal_id)

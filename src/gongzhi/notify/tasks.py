@@ -70,16 +70,18 @@ def _enqueue_with_the_change(job, *args) -> None:
         transaction.on_commit(lambda: job.enqueue(*args))
 
 
-def on_appeal_changed(appeal_id: int, kind: str) -> None:
-    """In the appeal action's transaction: enqueue its notifications, keyed to the event just made."""
+def on_appeal_changed(appeal_id: int, kind: str, event_id: int | None = None) -> None:
+    """In the appeal action's transaction: enqueue its notifications, keyed to the event just made (the
+    action says which; else the newest of its kind)."""
     from gongzhi.appeals.models import AppealEvent
 
     from .actions import EVENT_KINDS
 
     if kind not in EVENT_KINDS:
         return
-    event_id = (AppealEvent.objects.filter(appeal_id=appeal_id, kind=kind).order_by("-id")
-                .values_list("id", flat=True).first())
+    if event_id is None:
+        event_id = (AppealEvent.objects.filter(appeal_id=appeal_id, kind=kind).order_by("-id")
+                    .values_list("id", flat=True).first())
     if event_id is not None:
         _enqueue_with_the_change(notify_event, event_id)
 
