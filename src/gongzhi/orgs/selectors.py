@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from gongzhi.accounts.roles import Perm, Role
@@ -205,10 +206,14 @@ def _care_group_q(group: str, paths: list[str] | None) -> Q:
         for path in paths:
             area |= under(path)
         tags = CareTag.objects.filter(area, group=group)
-        ids = list(tags.values_list("resident_id", flat=True)[:_IDS_CAP + 1])
-        if len(ids) <= _FEW_IDS:
-            return Q(id__in=ids)
-        if len(ids) <= _IDS_CAP:
+        # The first few ids, and how many there are up to the cap, in one query (not the cap's worth of ids).
+        sql, params = tags.values("id")[:_IDS_CAP + 1].query.sql_with_params()
+        found = list(tags.annotate(found=RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped", params))
+                     .values_list("resident_id", "found")[:_FEW_IDS + 1])
+        count = found[0][1] if found else 0
+        if count <= _FEW_IDS:
+            return Q(id__in=[resident_id for resident_id, _count in found])
+        if count <= _IDS_CAP:
             return Q(Exists(tags.filter(resident_id=OuterRef("id"), org_path=OuterRef("org_path"))))
     return Q(Exists(CareTag.objects.filter(resident=OuterRef("pk"), group=group)))
 

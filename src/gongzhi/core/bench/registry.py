@@ -17,6 +17,7 @@ from django.db import connection, reset_queries
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from gongzhi.accounts.actions import role_assign
 from gongzhi.accounts.models import User
@@ -75,6 +76,39 @@ def _median_ms(fn, runs: int) -> tuple[float, float, int]:
         queries = len(ctx.captured_queries)
     times.sort()
     return statistics.median(times), times[int(len(times) * 0.95) - 1], queries
+
+
+def _interleaved_ms(fns: list, runs: int) -> list[tuple[float, float, int]]:
+    """``_median_ms`` for several cases at once, taken in turns (one run of each, then the next round), so
+    a stretch when the machine is slower (a shared virtual machine has them) falls on every case alike
+    instead of on whichever ran then."""
+    for fn in fns:
+        for _ in range(2):
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    queries = [0] * len(fns)
+    for _ in range(runs):
+        for i, fn in enumerate(fns):
+            with CaptureQueriesContext(connection) as ctx:
+                t = time.perf_counter()
+                fn()
+                times[i].append((time.perf_counter() - t) * 1000)
+            queries[i] = len(ctx.captured_queries)
+    out = []
+    for case_times, n in zip(times, queries):
+        case_times.sort()
+        out.append((statistics.median(case_times), case_times[int(len(case_times) * 0.95) - 1], n))
+    return out
+
+
+def machine_speed() -> float:
+    """Seconds for a fixed piece of pure Python (ten million additions): printed beside the figures so runs
+    on a slower or busier machine can be told apart (0.7 s on a quiet 2-core development machine)."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - started
 
 
 def _get(client: Client, url: str, params: dict):
@@ -137,6 +171,8 @@ def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown:
             if connection.vendor == "postgresql":
                 cursor.execute("ANALYZE orgs_resident")
         log("gave the registry its floating and away residents")
+    speed = [machine_speed()]
+    log(f"machine speed: {speed[0]:.2f} s for the fixed loop (0.7 s on a quiet development machine)")
     size = Resident.objects.filter(org_path__startswith=root.path).count()
     town = OrgNode.objects.filter(path__startswith=root.path, kind=NodeKind.SUBDISTRICT).order_by("path").first()
     community = OrgNode.objects.filter(path__startswith=town.path, kind=NodeKind.COMMUNITY).order_by("path")[3]
@@ -164,14 +200,15 @@ def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown:
         ("subdistrict staff, ID number (hash)", town_user, {"q": sample.reveal_id_number()}),
         ("grid worker, no filter", grid_user, {}),
     ]
-    for label, user, params in cases:
+    fns, rows = [], []
+    for _label, user, params in cases:
         client = Client(HTTP_HOST="localhost")
         client.force_login(user)
-        first = _get(client, url, params)
-        median, p95, queries = _median_ms(lambda c=client, p=params: _get(c, url, p), runs)
-        rows = first.content.count(b'href="/registry/resident/')
-        results.append((f"resident list: {label}", median, p95, queries, f"{rows} rows"))
-        log(f"{label:60s} median {median:6.1f} ms  p95 {p95:6.1f} ms  {queries} queries  {rows} rows")
+        rows.append(_get(client, url, params).content.count(b'href="/registry/resident/'))
+        fns.append(lambda c=client, p=params: _get(c, url, p))
+    for (label, _who, _params), n, (median, p95, queries) in zip(cases, rows, _interleaved_ms(fns, runs)):
+        results.append((f"resident list: {label}", median, p95, queries, f"{n} rows"))
+        log(f"{label:60s} median {median:6.1f} ms  p95 {p95:6.1f} ms  {queries} queries  {n} rows")
     # The next page through the keyset cursor.
     client = Client(HTTP_HOST="localhost")
     client.force_login(town_user)
@@ -215,7 +252,8 @@ def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown:
         _remove_imported()
 
     reset_queries()
-    report = _markdown(size, results, import_rows, import_line, runs)
+    speed.append(machine_speed())
+    report = _markdown(size, results, import_rows, import_line, runs, speed)
     log(report)
     if markdown:
         with open(markdown, "a", encoding="utf-8") as fh:
@@ -223,7 +261,7 @@ def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown:
     return {"results": results, "import": import_line}
 
 
-def _markdown(size, results, import_rows, import_line, runs) -> str:
+def _markdown(size, results, import_rows, import_line, runs, speed) -> str:
     vendor = connection.vendor
     version = ""
     if vendor == "postgresql":
@@ -231,7 +269,9 @@ def _markdown(size, results, import_rows, import_line, runs) -> str:
             cursor.execute("SHOW server_version")
             version = cursor.fetchone()[0]
     lines = [
-        f"### Registry benchmark, {dt.date.today()}: {size:,} residents, {vendor} {version}, {runs} runs per case",
+        f"### Registry benchmark, {timezone.localdate()}: {size:,} residents, {vendor} {version}, {runs} runs per case",
+        "",
+        f"Machine speed (``machine_speed``, 0.7 s quiet): {speed[0]:.2f} s before, {speed[1]:.2f} s after.",
         "",
         "| case | median ms | p95 ms | queries | note |",
         "| --- | ---: | ---: | ---: | --- |",
