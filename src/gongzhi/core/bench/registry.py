@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import statistics
 import time
+from typing import NamedTuple
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, reset_queries
@@ -62,26 +63,35 @@ def _user(username: str, role: str, node: OrgNode) -> User:
     return User.objects.get(pk=user.pk)
 
 
-def _median_ms(fn, runs: int) -> tuple[float, float, int]:
-    """(median ms, p95 ms, queries of the last run)."""
-    for _ in range(2):
-        fn()
-    times = []
-    queries = 0
-    for _ in range(runs):
-        with CaptureQueriesContext(connection) as ctx:
-            t = time.perf_counter()
-            fn()
-            times.append((time.perf_counter() - t) * 1000)
-        queries = len(ctx.captured_queries)
-    times.sort()
-    return statistics.median(times), times[int(len(times) * 0.95) - 1], queries
+BLOCK = 10  # runs per block for the "quiet" figure
 
 
-def _interleaved_ms(fns: list, runs: int) -> list[tuple[float, float, int]]:
-    """``_median_ms`` for several cases at once, taken in turns (one run of each, then the next round), so
-    a stretch when the machine is slower (a shared virtual machine has them) falls on every case alike
-    instead of on whichever ran then."""
+class Timing(NamedTuple):
+    """A case's figures: the median and 95th percentile of all runs, the queries of the last run, and the
+    lowest median of a block of ``BLOCK`` consecutive runs (the machine's quietest stretch: a shared
+    virtual machine has slower stretches that last minutes, see ``machine_speed``)."""
+
+    median: float
+    p95: float
+    queries: int
+    quiet: float
+
+
+def _timing(times: list[float], queries: int) -> Timing:
+    ordered = sorted(times)
+    blocks = [statistics.median(times[i:i + BLOCK]) for i in range(0, len(times) - BLOCK + 1, BLOCK)]
+    median = statistics.median(ordered)
+    return Timing(median, ordered[max(0, int(len(ordered) * 0.95) - 1)], queries, min(blocks, default=median))
+
+
+def _median_ms(fn, runs: int) -> Timing:
+    """``fn`` timed ``runs`` times after two warm-up runs."""
+    return _interleaved_ms([fn], runs)[0]
+
+
+def _interleaved_ms(fns: list, runs: int) -> list[Timing]:
+    """Several cases timed in turns (one run of each, then the next round), so a stretch when the machine
+    is slower falls on every case alike instead of on whichever ran then."""
     for fn in fns:
         for _ in range(2):
             fn()
@@ -94,16 +104,18 @@ def _interleaved_ms(fns: list, runs: int) -> list[tuple[float, float, int]]:
                 fn()
                 times[i].append((time.perf_counter() - t) * 1000)
             queries[i] = len(ctx.captured_queries)
-    out = []
-    for case_times, n in zip(times, queries):
-        case_times.sort()
-        out.append((statistics.median(case_times), case_times[int(len(case_times) * 0.95) - 1], n))
-    return out
+    return [_timing(case_times, n) for case_times, n in zip(times, queries)]
+
+
+def _line(label: str, t: Timing, note: str = "") -> str:
+    return (f"{label:60s} median {t.median:6.2f} ms (quiet {t.quiet:6.2f})  p95 {t.p95:6.2f} ms  "
+            f"{t.queries} queries  {note}")
 
 
 def machine_speed() -> float:
     """Seconds for a fixed piece of pure Python (ten million additions): printed beside the figures so runs
-    on a slower or busier machine can be told apart (0.7 s on a quiet 2-core development machine)."""
+    on a slower or busier machine can be told apart (about 0.3 s on this project's quiet 2-core machines,
+    0.5 s in their slow stretches)."""
     started = time.perf_counter()
     total = 0
     for i in range(10_000_000):
@@ -172,7 +184,7 @@ def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown:
                 cursor.execute("ANALYZE orgs_resident")
         log("gave the registry its floating and away residents")
     speed = [machine_speed()]
-    log(f"machine speed: {speed[0]:.2f} s for the fixed loop (0.7 s on a quiet development machine)")
+    log(f"machine speed: {speed[0]:.2f} s for the fixed loop (about 0.3 s when the machine is quiet)")
     size = Resident.objects.filter(org_path__startswith=root.path).count()
     town = OrgNode.objects.filter(path__startswith=root.path, kind=NodeKind.SUBDISTRICT).order_by("path").first()
     community = OrgNode.objects.filter(path__startswith=town.path, kind=NodeKind.COMMUNITY).order_by("path")[3]
@@ -206,18 +218,18 @@ def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown:
         client.force_login(user)
         rows.append(_get(client, url, params).content.count(b'href="/registry/resident/'))
         fns.append(lambda c=client, p=params: _get(c, url, p))
-    for (label, _who, _params), n, (median, p95, queries) in zip(cases, rows, _interleaved_ms(fns, runs)):
-        results.append((f"resident list: {label}", median, p95, queries, f"{n} rows"))
-        log(f"{label:60s} median {median:6.1f} ms  p95 {p95:6.1f} ms  {queries} queries  {n} rows")
+    for (label, _who, _params), n, timing in zip(cases, rows, _interleaved_ms(fns, runs)):
+        results.append((f"resident list: {label}", timing, f"{n} rows"))
+        log(_line(label, timing, f"{n} rows"))
     # The next page through the keyset cursor.
     client = Client(HTTP_HOST="localhost")
     client.force_login(town_user)
     in_town = Resident.objects.filter(org_path__startswith=town.path).order_by("org_path", "id")
     last = in_town[min(5000, in_town.count() - 30)]
     params = {"after": f"{last.org_path}-{last.pk}"}
-    median, p95, queries = _median_ms(lambda: _get(client, url, params), runs)
-    results.append(("resident list: subdistrict staff, page 201 (keyset)", median, p95, queries, ""))
-    log(f"{'page 201 via cursor':60s} median {median:6.1f} ms  p95 {p95:6.1f} ms  {queries} queries")
+    timing = _median_ms(lambda: _get(client, url, params), runs)
+    results.append(("resident list: subdistrict staff, page 201 (keyset)", timing, ""))
+    log(_line("page 201 via cursor", timing))
 
     # Search by ID hash: the selector the search box and the API use.
     numbers = [r.reveal_id_number() for r in Resident.objects.filter(org_path__startswith=town.path).order_by("?")[:runs + 2]]
@@ -227,9 +239,9 @@ def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown:
         found = list(selectors.residents(town_user).filter(selectors.search_q(next(it))))
         assert len(found) == 1
 
-    median, p95, queries = _median_ms(search_once, runs)
-    results.append(("search by ID number (keyed hash), subdistrict scope", median, p95, queries, ""))
-    log(f"{'search by ID hash':60s} median {median:6.2f} ms  p95 {p95:6.2f} ms  {queries} queries")
+    timing = _median_ms(search_once, runs)
+    results.append(("search by ID number (keyed hash), subdistrict scope", timing, ""))
+    log(_line("search by ID hash", timing))
 
     import_line = None
     if import_rows:
@@ -271,15 +283,15 @@ def _markdown(size, results, import_rows, import_line, runs, speed) -> str:
     lines = [
         f"### Registry benchmark, {timezone.localdate()}: {size:,} residents, {vendor} {version}, {runs} runs per case",
         "",
-        f"Machine speed (``machine_speed``, 0.7 s quiet): {speed[0]:.2f} s before, {speed[1]:.2f} s after.",
+        f"Machine speed (`machine_speed`, about 0.3 s quiet): {speed[0]:.2f} s before, {speed[1]:.2f} s after.",
         "",
-        "| case | median ms | p95 ms | queries | note |",
-        "| --- | ---: | ---: | ---: | --- |",
+        f"| case | median ms, quietest {BLOCK} runs | median ms, all runs | p95 ms | queries | note |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
-    for label, median, p95, queries, note in results:
-        lines.append(f"| {label} | {median:.2f} | {p95:.2f} | {queries} | {note} |")
+    for label, t, note in results:
+        lines.append(f"| {label} | {t.quiet:.2f} | {t.median:.2f} | {t.p95:.2f} | {t.queries} | {note} |")
     if import_line:
         seconds, job = import_line
-        lines.append(f"| import of {import_rows:,} rows (xlsx, all or nothing) | {seconds * 1000:.0f} | | | "
+        lines.append(f"| import of {import_rows:,} rows (xlsx, all or nothing) | | {seconds * 1000:.0f} | | | "
                      f"{seconds:.1f} s, {job.created:,} created, status {job.status} |")
     return "\n".join(lines)
