@@ -11,8 +11,7 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, F, Value
-from django.db.models.expressions import RawSQL
+from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -154,9 +153,9 @@ def _photos(appeal: Appeal, event: AppealEvent, photos, by) -> None:
 # --- intake ------------------------------------------------------------------------------------
 
 
-def _place(node: OrgNode | None, household: Household | None, reporter: Resident | None):
+def _place(node: OrgNode | None, household: Household | None, reporter: Resident | None, category: Category):
     """Where the problem is (the household's micro-grid or grid, the place picked, or the reporter's
-    home) and its line up the tree by kind, in one query."""
+    home) and its line up the tree by kind with the category's routing rules, in one query."""
     if household is not None:
         path = household.org_path
     elif node is not None:
@@ -165,7 +164,7 @@ def _place(node: OrgNode | None, household: Household | None, reporter: Resident
         path = reporter.org_path  # a resident's org_path is their household's
     else:
         raise ValidationError(_("Say where the problem is: pick a household or a place."))
-    line = routing.line_of(path, also=_NEXT_ID if connection.vendor == "postgresql" else None)
+    line = routing.line_with_rules(path, category, next_id_sql=_NEXT_ID if connection.vendor == "postgresql" else "")
     place = max(line.values(), key=lambda n: n.depth, default=None)
     if place is None or place.path != path:
         raise ValidationError(_("Say where the problem is: pick a household or a place."))
@@ -186,15 +185,8 @@ def _first_receiver(place: OrgNode, line: dict, channel: str, by) -> OrgNode:
 
 # On PostgreSQL the new appeal's id is taken from its sequence before the INSERT, so its number goes in with
 # the row (an UPDATE afterwards would rewrite every index of a large table): in the query that reads the
-# place's line, as a scalar subquery PostgreSQL runs once (``_place``).
-_NEXT_ID = {"next_appeal_id": RawSQL("(SELECT nextval(pg_get_serial_sequence(%s, 'id')))", (Appeal._meta.db_table,),
-                                     output_field=BigIntegerField())}
-
-
-def _reserve_id(line: dict) -> int | None:
-    """The id ``_place`` took for the new appeal (PostgreSQL); None elsewhere, where it is known after the
-    INSERT."""
-    return next((getattr(n, "next_appeal_id", None) for n in line.values()), None)
+# place's line, as a scalar subquery PostgreSQL runs once (``_place``). Elsewhere it is known after the INSERT.
+_NEXT_ID = f"(SELECT nextval(pg_get_serial_sequence('{Appeal._meta.db_table}', 'id')))"
 
 
 def appeal_number(pk: int, submitted_at: dt.datetime) -> str:
@@ -219,7 +211,7 @@ def appeal_file(
     if not description:
         raise ValidationError(_("Describe the problem."))
     title = title or description[:30]
-    place, line = _place(node, household, reporter)
+    place, line = _place(node, household, reporter, category)
     own = by is not None and reporter is not None and reporter.user_id == getattr(by, "pk", None)
     if by is not None and client is None and not own and not policies.can_file_for_others(by, place.path):
         raise PermissionDenied(_("You may not file appeals for this place."))
@@ -245,7 +237,7 @@ def appeal_file(
         owner_node=owner, owner_path=owner.path, submitted_at=now, response_due=due.response_due,
         resolve_due=due.resolve_due, due_soon_at=due.due_soon_at, deadline_unconfirmed=due.unconfirmed,
     )
-    appeal.pk = _reserve_id(line)
+    appeal.pk = line.next_id
     if appeal.pk is not None:
         appeal.number = appeal_number(appeal.pk, now)
         appeal.save(force_insert=True)
