@@ -7,7 +7,6 @@ SQLite and PostgreSQL alike (see ``gongzhi.core.scoping``).
 
 from __future__ import annotations
 
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
