@@ -1,6 +1,8 @@
 """Registry pages: what each shows, edits through the actions (audited, nothing written on error), query counts."""
 
 import datetime as dt
+import html
+import re
 
 import pytest
 from django.urls import reverse
@@ -137,17 +139,24 @@ def test_resident_list_finds_id_number_only_in_full(as_role, tree):
     assert client.get(reverse("orgs:residents"), {"q": full[:12]}).context["rows"] == []
 
 
+def _area_options(response) -> list[dict]:
+    """The area filter's <option>s as the page shows them."""
+    return [{"pk": pk, "selected": bool(selected), "label": html.unescape(label)}
+            for pk, selected, label in re.findall(r'<option value="(\d+)"( selected)?>([^<]*)</option>',
+                                                  response.context["node_options"])]
+
+
 def test_resident_list_node_filter_scoped(as_role, tree):
     client = as_role(Role.SUBDISTRICT_STAFF)
     response = client.get(reverse("orgs:residents"), {"node": tree.grid_a2.pk})
     assert [r.name for r in response.context["rows"]] == ["李秀英"]
     assert client.get(reverse("orgs:residents"), {"node": tree.grid_b1.pk}).status_code == 404
-    options = [o["label"].strip("\u3000") for o in client.get(reverse("orgs:residents")).context["node_options"]]
+    options = [o["label"].strip("\u3000") for o in _area_options(client.get(reverse("orgs:residents")))]
     assert options == ["富林镇", "城东社区"]  # grids are picked from their community's page, not this list
-    chosen = client.get(reverse("orgs:residents"), {"node": tree.grid_a2.pk}).context["node_options"]
+    chosen = _area_options(client.get(reverse("orgs:residents"), {"node": tree.grid_a2.pk}))
     assert chosen[-1]["pk"] == str(tree.grid_a2.pk) and chosen[-1]["selected"]  # ... yet a chosen grid shows
     client.force_login(tree.users[Role.COMMUNITY_STAFF])
-    options = [o["label"].strip("\u3000") for o in client.get(reverse("orgs:residents")).context["node_options"]]
+    options = [o["label"].strip("\u3000") for o in _area_options(client.get(reverse("orgs:residents")))]
     assert options == ["城东社区", "第一网格", "第二网格"]
 
 

@@ -95,12 +95,10 @@ def _check(appeal: Appeal, action: str):
 def _event(appeal: Appeal, kind: str, by, *, from_status: str = "", note: str = "", public: bool = True,
            data: dict | None = None, at: dt.datetime | None = None) -> AppealEvent:
     actor_ok = by is not None and getattr(by, "is_authenticated", False)
-    event = AppealEvent.objects.create(
+    return AppealEvent.objects.create(
         appeal=appeal, at=at or _now(), actor=by if actor_ok else None, actor_name=str(by) if actor_ok else "",
         kind=kind, from_status=from_status, to_status=appeal.status, note=note, public=public, data=data or {},
     )
-    appeal.__dict__.setdefault("_event_ids", {})[kind] = event.pk  # for events.appeal_changed's listeners
-    return event
 
 
 def stale_message(appeal: Appeal) -> str:
@@ -257,7 +255,7 @@ def appeal_file(
     if route.auto_dispatch:
         appeal_dispatch(appeal=appeal, by=None, to_node=route.node, to_unit=route.unit,
                         note=_("Dispatched automatically by the routing table."))
-    events.appeal_changed(appeal, "file")
+    events.appeal_changed(appeal, "file", event=event)
     return appeal
 
 
@@ -318,9 +316,9 @@ def appeal_dispatch(*, appeal: Appeal, by, to_node: OrgNode | None = None, to_un
     before = appeal.status
     _move(appeal, "dispatch", Status.DISPATCHED, dispatched_at=_now(), accepted_by=None, accepted_at=None, **fields)
     handler = to_unit or to_node
-    _event(appeal, "dispatch", by, from_status=before, note=note, data={"to": str(handler)})
+    event = _event(appeal, "dispatch", by, from_status=before, note=note, data={"to": str(handler)})
     _audit(appeal, by, "dispatch", handler=str(handler))
-    events.appeal_changed(appeal, "dispatch")
+    events.appeal_changed(appeal, "dispatch", event=event)
     return appeal
 
 
@@ -338,9 +336,9 @@ def appeal_accept(*, appeal: Appeal, by, note: str = "") -> Appeal:
           responded_on_time=Coalesce(F("responded_on_time"), Value(on_time)))
     if appeal.responded_on_time is None:
         appeal.responded_on_time = on_time
-    _event(appeal, "accept", by, from_status=Status.DISPATCHED, note=note)
+    event = _event(appeal, "accept", by, from_status=Status.DISPATCHED, note=note)
     _audit(appeal, by, "accept")
-    events.appeal_changed(appeal, "accept")
+    events.appeal_changed(appeal, "accept", event=event)
     return appeal
 
 
@@ -356,9 +354,9 @@ def appeal_return(*, appeal: Appeal, by, reason: str) -> Appeal:
     _move(appeal, "return", Status.SUBMITTED, handler_node=None, handler_unit=None, handler_path="",
           accepted_by=None, accepted_at=None, return_count=F("return_count") + 1)
     appeal.return_count += 1
-    _event(appeal, "return", by, from_status=before, note=reason, data={"ledger": True})
+    event = _event(appeal, "return", by, from_status=before, note=reason, data={"ledger": True})
     _audit(appeal, by, "return", reason=reason)
-    events.appeal_changed(appeal, "return")
+    events.appeal_changed(appeal, "return", event=event)
     return appeal
 
 
@@ -378,7 +376,7 @@ def appeal_resolve(*, appeal: Appeal, by, result: str, photos=()) -> Appeal:
     event = _event(appeal, "resolve", by, from_status=Status.ACCEPTED, note=result)
     _photos(appeal, event, photos, by)
     _audit(appeal, by, "resolve", result=result)
-    events.appeal_changed(appeal, "resolve")
+    events.appeal_changed(appeal, "resolve", event=event)
     return appeal
 
 
@@ -395,9 +393,9 @@ def appeal_verify(*, appeal: Appeal, by, ok: bool = True, note: str = "") -> App
         if len((note or "").strip()) < 2:
             raise ValidationError(_("Say what is still to be done."))
         _move(appeal, action, Status.ACCEPTED, resolved_at=None, resolved_on_time=None)
-    _event(appeal, action, by, from_status=Status.RESOLVED, note=note)
+    event = _event(appeal, action, by, from_status=Status.RESOLVED, note=note)
     _audit(appeal, by, action, note=note)
-    events.appeal_changed(appeal, action)
+    events.appeal_changed(appeal, action, event=event)
     return appeal
 
 
@@ -408,9 +406,9 @@ def appeal_close(*, appeal: Appeal, by, note: str = "") -> Appeal:
     if not policies.can_dispatch(by, appeal):
         raise PermissionDenied(_("Only the first receiver's staff may close this appeal."))
     _move(appeal, "close", Status.CLOSED, closed_at=_now())
-    _event(appeal, "close", by, from_status=Status.VERIFIED, note=note)
+    event = _event(appeal, "close", by, from_status=Status.VERIFIED, note=note)
     _audit(appeal, by, "close")
-    events.appeal_changed(appeal, "close")
+    events.appeal_changed(appeal, "close", event=event)
     return appeal
 
 
@@ -441,10 +439,10 @@ def appeal_rate(*, appeal: Appeal, by, resolved: bool, satisfaction: str, commen
         raise TransitionError(_("This appeal has been rated already."))
     appeal.rating_resolved, appeal.satisfaction, appeal.rated_at = resolved, satisfaction, now
     appeal.rating_comment, appeal.rated_by_callback = (comment or "").strip(), callback
-    _event(appeal, "callback" if callback else "rate", by, from_status=appeal.status, note=comment,
-           data={"resolved": resolved, "satisfaction": satisfaction})
+    event = _event(appeal, "callback" if callback else "rate", by, from_status=appeal.status, note=comment,
+                   data={"resolved": resolved, "satisfaction": satisfaction})
     _audit(appeal, by, "callback" if callback else "rate", satisfaction=satisfaction, resolved=resolved)
-    events.appeal_changed(appeal, "callback" if callback else "rate")
+    events.appeal_changed(appeal, "callback" if callback else "rate", event=event)
     policy = routing.policy_for(appeal.category)
     unhappy = satisfaction == Satisfaction.UNSATISFIED or not resolved
     if unhappy and policy.reopen_on_unsatisfied and appeal.reopen_count < policy.max_reopens:
@@ -469,9 +467,9 @@ def appeal_reopen(*, appeal: Appeal, by, reason: str) -> Appeal:
           deadline_unconfirmed=due.unconfirmed, rating_resolved=None, satisfaction="", rated_at=None,
           rating_comment="", rated_by_callback=False, reopen_count=F("reopen_count") + 1)
     appeal.reopen_count += 1
-    _event(appeal, "reopen", by, from_status=before, note=reason, data={"ledger": True})
+    event = _event(appeal, "reopen", by, from_status=before, note=reason, data={"ledger": True})
     _audit(appeal, by, "reopen", reason=reason)
-    events.appeal_changed(appeal, "reopen")
+    events.appeal_changed(appeal, "reopen", event=event)
     return appeal
 
 
@@ -520,10 +518,10 @@ def extension_decide(*, request: AppealRequest, by, approve: bool, note: str = "
             deadline_unconfirmed=appeal.deadline_unconfirmed or due.warning,
         )
         appeal.refresh_from_db()
-    _event(appeal, "extension_decide", by, from_status=appeal.status, note=note,
-           data={"approved": approve, "days": request.extend_days, "ledger": True})
+    event = _event(appeal, "extension_decide", by, from_status=appeal.status, note=note,
+                   data={"approved": approve, "days": request.extend_days, "ledger": True})
     _audit(appeal, by, "extension_decide", approved=approve, reason=note)
-    events.appeal_changed(appeal, "extension_decide")
+    events.appeal_changed(appeal, "extension_decide", event=event)
     return request
 
 
@@ -561,9 +559,9 @@ def void_decide(*, request: AppealRequest, by, approve: bool, note: str = "") ->
     before = appeal.status
     if approve:
         _move(appeal, "void", Status.VOIDED, closed_at=_now())
-    _event(appeal, "void_decide", by, from_status=before, note=note, data={"approved": approve, "ledger": True})
+    event = _event(appeal, "void_decide", by, from_status=before, note=note, data={"approved": approve, "ledger": True})
     _audit(appeal, by, "void_decide", approved=approve, reason=note)
-    events.appeal_changed(appeal, "void_decide")
+    events.appeal_changed(appeal, "void_decide", event=event)
     return request
 
 
@@ -575,9 +573,9 @@ def appeal_supervise(*, appeal: Appeal, by, note: str) -> Appeal:
         raise PermissionDenied(_("Only subdistrict or county staff may supervise appeals."))
     Appeal.objects.filter(pk=appeal.pk).update(supervise_count=F("supervise_count") + 1, updated_at=_now())
     appeal.supervise_count += 1
-    _event(appeal, "supervise", by, from_status=appeal.status, note=note, public=False)
+    event = _event(appeal, "supervise", by, from_status=appeal.status, note=note, public=False)
     _audit(appeal, by, "supervise", note=note)
-    events.appeal_changed(appeal, "supervise")
+    events.appeal_changed(appeal, "supervise", event=event)
     return appeal
 
 
@@ -601,10 +599,10 @@ def appeal_merge(*, appeal: Appeal, into: Appeal, by, note: str = "") -> Appeal:
         followers.append(AppealFollower(appeal=into, resident_id=appeal.reporter_id,
                                         user_id=appeal.reporter.user_id, from_appeal=appeal))
     AppealFollower.objects.bulk_create(followers)
-    _event(appeal, "merge", by, from_status=before, note=note, data={"into": into.number})
+    event = _event(appeal, "merge", by, from_status=before, note=note, data={"into": into.number})
     _event(into, "merge", by, from_status=into.status, note=note, public=False, data={"from": appeal.number})
     _audit(appeal, by, "merge", into=into.number)
-    events.appeal_changed(appeal, "merge")
+    events.appeal_changed(appeal, "merge", event=event)
     return appeal
 
 

@@ -9,8 +9,8 @@ Apps register a listener in their ``AppConfig.ready``; actions call ``appeal_cha
   hook in here: the dashboards app queues the appeal and catches up later (``rollups.catch_up``); so do
   the notifications, whose task row goes in with the change.
 
-A listener is called as ``fn(appeal_id, kind, event_id=...)``: ``event_id`` is the timeline event of that
-kind the action just wrote, when it wrote one (None otherwise).
+A listener is called as ``fn(appeal_id, kind, event_id=...)``: ``event_id`` is the timeline event the action
+wrote for the change, when it passed one (None otherwise).
 
 Kinds (``appeal_changed``): file, dispatch, return, accept, resolve, verify, verify_reject, close, rate,
 callback, reopen, extension_decide, void_decide, supervise, merge. Batch kinds (``appeals_changed``, the
@@ -36,11 +36,11 @@ def listen(fn: Callable[..., None], *, in_transaction: bool = False) -> Callable
     return fn
 
 
-def appeal_changed(appeal, kind: str) -> None:
+def appeal_changed(appeal, kind: str, *, event=None) -> None:
     """Tell the listeners that ``appeal`` went through ``kind`` (file, dispatch, ...): the in-transaction
-    ones now, the others after commit."""
+    ones now, the others after commit. ``event``: the timeline event the action wrote for it."""
     appeal_id = appeal.pk
-    event_id = appeal.__dict__.get("_event_ids", {}).pop(kind, None)  # set by the action's timeline event
+    event_id = event.pk if event is not None else None
     for fn in list(_in_transaction):
         fn(appeal_id, kind, event_id=event_id)
 

@@ -46,23 +46,18 @@ LINE_FIELDS = ("id", "path", "depth", "numchild", "name", "kind", "code", "is_ru
 RULE_FIELDS = ("id", "node_id", "category_id", "target", "target_node_id", "target_unit_id", "auto_dispatch")
 
 
-def line_of(path: str) -> dict[str, OrgNode]:
-    """The node at ``path`` and its ancestors by kind, in one query: what filing needs to know of a place
-    (the place itself, its grid, its community). Pass it to ``grid_of``, ``community_of`` and ``route``."""
-    return {n.kind: n for n in OrgNode.objects.filter(path__in=ancestor_paths(path)).only(*LINE_FIELDS)}
-
-
 class Line(dict):
-    """``line_of``'s answer with the routing rules that may apply to one category along it (``rules``) and,
-    if asked, the id taken for a new appeal (``next_id``)."""
+    """The node at a path and its ancestors, by kind (the place itself, its grid, its community), with the
+    routing rules that may apply to one category along it (``rules``) and, if asked, the id taken for a new
+    appeal (``next_id``). Pass it to ``grid_of``, ``community_of`` and ``route``."""
 
     rules: list[RoutingRule]
     next_id: int | None
 
 
 def line_with_rules(path: str, category: Category, *, next_id_sql: str = "") -> Line:
-    """``line_of(path)`` and the routing rules at those nodes for ``category``, its parents or every category,
-    in one query (a LEFT JOIN of the rules on the nodes): filing needs both, and ``route`` takes them.
+    """The line of ``path`` and the routing rules at its nodes for ``category``, its parents or every category,
+    in one query (a LEFT JOIN of the rules on the nodes): what filing needs to know of a place.
     ``next_id_sql``: a scalar SQL expression evaluated once with them (the new appeal's id)."""
     paths = ancestor_paths(path)
     chain = [c.pk for c in category_chain(category)]
@@ -116,11 +111,11 @@ def community_of(node: OrgNode, line: dict[str, OrgNode] | None = None) -> OrgNo
     return _level(node, NodeKind.COMMUNITY, line)
 
 
-def route(node: OrgNode, category: Category, line: dict[str, OrgNode] | None = None) -> Route:
+def route(node: OrgNode, category: Category, line: Line | None = None) -> Route:
     """The handling unit for an appeal at ``node`` in ``category``: the rule at the deepest node on the
     way up wins; at one node a rule for the category beats its parent category's beats "every
-    category". Without any rule the appeal's community handles it. ``line``: ``line_of(node.path)``
-    when the caller has it already."""
+    category". Without any rule the appeal's community handles it. ``line``: ``line_with_rules(node.path,
+    category)`` when the caller has it already."""
     chain = category_chain(category)
     rank = {c.pk: i for i, c in enumerate(chain)}
     if isinstance(line, Line):  # the rules came with the line (``line_with_rules``)

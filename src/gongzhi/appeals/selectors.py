@@ -101,31 +101,33 @@ def visibility_arms(user) -> list[Q]:
     return [outside] if area is None else [area, outside & ~area]
 
 
+def compiled(q: Q):
+    """``q`` compiled once to SQL for filters on appeals (``RawSQL``): ``Q()`` when it matches every appeal,
+    None when it matches none. Django compiles a condition anew for every query that uses it, and the list's
+    conditions are long enough for that to cost more than PostgreSQL takes to run the query."""
+    query = Appeal.objects.filter(q).query
+    try:
+        sql, params = query.get_compiler(connection=connection).compile(query.where)
+    except EmptyResultSet:
+        return None
+    except FullResultSet:
+        return Q()
+    return RawSQL(sql, tuple(params), output_field=BooleanField())
+
+
 _ARMS_SQL: dict[tuple, list] = {}
 
 
 def visibility_arms_sql(user) -> list:
-    """``visibility_arms(user)`` compiled to SQL conditions (``RawSQL``), kept per database, user and role
-    set: they depend on nothing else (the user's own appeals are subqueries, read when the query runs), and
-    compiling the second arm costs more CPU than PostgreSQL takes to run the list's query. A condition that
-    matches every appeal is ``Q()``."""
+    """``visibility_arms(user)`` compiled (``compiled``), kept per database, user and role set: they depend on
+    nothing else (the user's own appeals are subqueries, read when the query runs)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return []
     key = (connection.alias, connection.vendor, user.pk,
            frozenset((a.role, a.org_path, a.unit_id) for a in user.active_assignments))
     arms = _ARMS_SQL.get(key)
     if arms is None:
-        arms = []
-        for arm in visibility_arms(user):
-            query = Appeal.objects.filter(arm).query
-            try:
-                sql, params = query.get_compiler(connection=connection).compile(query.where)
-            except EmptyResultSet:
-                continue
-            except FullResultSet:
-                arms.append(Q())
-            else:
-                arms.append(RawSQL(sql, tuple(params), output_field=BooleanField()))
+        arms = [arm for arm in map(compiled, visibility_arms(user)) if arm is not None]
         if len(_ARMS_SQL) >= 4096:  # a bound, not a policy: starting afresh costs one compile per user
             _ARMS_SQL.clear()
         _ARMS_SQL[key] = arms
@@ -176,51 +178,54 @@ def appeal_get(user, pk) -> Appeal:
         raise Http404("not found") from None
 
 
+_TO_DISPATCH = (Status.SUBMITTED,)
+_TO_HANDLE = (Status.DISPATCHED, Status.ACCEPTED)
+_TO_VERIFY = (Status.RESOLVED, Status.VERIFIED)
+
+
+def _owned_q(user) -> Q | None:
+    """Appeals first received in the subtrees where the user dispatches (and checks and closes)."""
+    return scope_q(user, Perm.APPEALS_DISPATCH, "owner_path")
+
+
+def _handled_q(user) -> Q | None:
+    """Appeals whose handler is the user's grid or community (``handle_q``) or one of their units."""
+    q = handle_q(user)
+    units = policies.unit_ids(user)
+    if units:
+        q = (q or Q()) | Q(handler_unit_id__in=units)
+    return q
+
+
+def _queue(user, q: Q | None, statuses) -> QuerySet[Appeal]:
+    return Appeal.objects.none() if q is None else appeals(user).filter(q, status__in=statuses)
+
+
 def to_dispatch(user) -> QuerySet[Appeal]:
     """Submitted (or returned) appeals the user's area owns: the dispatcher's queue."""
-    q = scope_q(user, Perm.APPEALS_DISPATCH, "owner_path")
-    if q is None:
-        return Appeal.objects.none()
-    return appeals(user).filter(q, status=Status.SUBMITTED)
+    return _queue(user, _owned_q(user), _TO_DISPATCH)
 
 
 def to_handle(user) -> QuerySet[Appeal]:
     """Dispatched and accepted appeals whose handler is the user's grid, community or unit."""
-    q = handle_q(user) or Q(pk__in=[])
-    units = policies.unit_ids(user)
-    if units:
-        q |= Q(handler_unit_id__in=units)
-    return appeals(user).filter(q, status__in=(Status.DISPATCHED, Status.ACCEPTED))
+    return _queue(user, _handled_q(user), _TO_HANDLE)
 
 
 def to_verify(user) -> QuerySet[Appeal]:
-    q = scope_q(user, Perm.APPEALS_DISPATCH, "owner_path")
-    if q is None:
-        return Appeal.objects.none()
-    return appeals(user).filter(q, status__in=(Status.RESOLVED, Status.VERIFIED))
+    """Resolved and verified appeals the user's area owns: to check and close."""
+    return _queue(user, _owned_q(user), _TO_VERIFY)
 
 
 def to_act_q(user) -> Q | None:
     """What ``to_dispatch``, ``to_handle`` and ``to_verify`` hold together, as one condition (the staff
-    list's "only mine to act on"): submitted, resolved and verified appeals the user's area owns, and
-    dispatched and accepted ones handled by the user's grid, community or unit. None: no queue at all.
+    list's "only mine to act on"). None: no queue at all.
 
     Every part is also a part of ``visibility_q`` (the dispatch, handle and unit arms), so these appeals are
     ones the user sees, as the queues' ``appeals(user).filter(...)`` are, without repeating that test."""
-    parts = []
-    owned = scope_q(user, Perm.APPEALS_DISPATCH, "owner_path")
-    if owned is not None:
-        parts.append(owned & Q(status__in=(Status.SUBMITTED, Status.RESOLVED, Status.VERIFIED)))
-    handled = handle_q(user)
-    units = policies.unit_ids(user)
-    if units:
-        handled = (handled or Q()) | Q(handler_unit_id__in=units)
-    if handled is not None:
-        parts.append(handled & Q(status__in=(Status.DISPATCHED, Status.ACCEPTED)))
-    q = None
-    for part in parts:
-        q = part if q is None else q | part
-    return q
+    owned, handled = _owned_q(user), _handled_q(user)
+    parts = [q & Q(status__in=statuses) for q, statuses in (
+        (owned, (*_TO_DISPATCH, *_TO_VERIFY)), (handled, _TO_HANDLE)) if q is not None]
+    return reduce(or_, parts) if parts else None
 
 
 def mine(user) -> QuerySet[Appeal]:

@@ -10,10 +10,9 @@ from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import EmptyResultSet, FullResultSet, PermissionDenied, ValidationError
+from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import BooleanField, Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Q
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,10 +25,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Perm
+from gongzhi.core.counting import capped_count
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
-from gongzhi.orgs.views import _form_errors, _offset_page, _partial_or_page
+from gongzhi.orgs.views import _area_nodes, _form_errors, _offset_page, _options, _partial_or_page
 
 from . import actions, policies, routing, selectors
 from .actions import ACTION_LABELS, ALLOWED_FROM, TransitionError
@@ -143,16 +143,16 @@ def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
     parts counted up to ``COUNT_CAP + 1``. The page, the names it shows and the count are one query."""
     if before:
         at, pk = before
-        page = _first([p.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk)) for p in parts],
-                      size + 1, ("submitted_at", "id"))
+        walk = [p.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk)) for p in parts]
+    elif after:
+        at, pk = after
+        walk = [p.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk)) for p in parts]
     else:
-        if after:
-            at, pk = after
-            parts_after = [p.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk)) for p in parts]
-        page = _first(parts_after if after else parts, size + 1, ("-submitted_at", "-id"))
+        walk = parts
+    page = _first(walk, size + 1, ("submitted_at", "id") if before else ("-submitted_at", "-id"))
     try:
         page_sql, page_params = page.query.sql_with_params()
-        count_sql, count_params = _count_query(parts).query.sql_with_params()
+        count = capped_count(_count_query(parts))
     except EmptyResultSet:
         return [], False, False, 0
     direction = "ASC" if before else "DESC"
@@ -162,11 +162,11 @@ def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
         f"(SELECT n.name FROM {node} n WHERE n.id = page.node_id), "
         f"(SELECT n.name FROM {node} n WHERE n.id = COALESCE(page.handler_node_id, page.owner_node_id)), "
         f"(SELECT u.name FROM {unit} u WHERE u.id = page.handler_unit_id), "
-        f"(SELECT COUNT(*) FROM ({count_sql}) counted) "
+        f"({count.sql}) "
         f"FROM page ORDER BY page.submitted_at {direction}, page.id {direction}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*page_params, *count_params))
+        cursor.execute(sql, (*page_params, *count.params))
         values = cursor.fetchall()
     if before:
         has_prev, values = len(values) > size, values[:size][::-1]
@@ -181,6 +181,9 @@ def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
     else:
         total = 0
     return values, has_prev, has_next, total
+
+
+_COUNT_ORDER = ("-submitted_at", "-id")
 
 
 def _count_query(parts):
@@ -266,9 +269,9 @@ def _rows_html(rows) -> str:
 
 
 # What a row of the list shows (and its cursor): nothing else is read, and rows are plain tuples made into
-# namespaces, not model instances. Names of the category, the places and the handler come from the categories
-# the page loads anyway and from one query for the page's nodes and units, not from five joins per row
-# (planning those cost more than running the query).
+# namespaces, not model instances. The category's name comes from the categories the page loads anyway, the
+# names of the places and the handler from scalar subqueries beside the page (``_keyset_page``), not from five
+# joins per row (planning those cost more than running the query).
 LIST_FIELDS = (
     "id", "number", "title", "category_id", "channel", "status", "due_state", "node_id", "owner_node_id",
     "handler_node_id", "handler_unit_id", "submitted_at", "resolve_due", "deadline_unconfirmed", "return_count",
@@ -309,63 +312,11 @@ def _list_rows(values, categories: dict[int, str]) -> list[SimpleNamespace]:
     return rows
 
 
-def _options(items, selected: str = "") -> str:
-    """<option> tags built as plain strings (every value and label escaped): a county's area selects have a
-    few hundred, and format_html per option costs more than the page's query."""
-    out = []
-    for value, label in items:
-        value = str(value)
-        chosen = " selected" if value == selected else ""
-        out.append(f'<option value="{escape(value)}"{chosen}>{escape(str(label))}</option>')
-    return mark_safe("".join(out))
-
-
-_UPPER_KINDS = (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY)
-
-
-def _area_nodes(user, wanted: set[int], *, options: bool, selected: int | None = None
-                ) -> tuple[list[tuple], dict[int, OrgNode]]:
-    """One query for the nodes the page needs: the area filter's options (with ``options``: the user's top
-    nodes and their children, and everything down to community level, as ``orgs.views._node_options``
-    lists them, the ``selected`` area last when it is deeper) and the nodes picked in the area and handler
-    filters (``wanted``), in the user's scope.
-
-    Returns the options as (pk, label) and the wanted nodes found, by pk; a wanted node that is missing
-    or out of scope is simply not found (the caller answers 404, as ``node_get`` does)."""
-    qs = org_selectors.nodes(user)
-    top = min((len(p) // OrgNode.steplen for p in user.paths_with(Perm.PLACES_VIEW)), default=1)
-    listed = Q(kind__in=_UPPER_KINDS) | Q(depth__lte=top + 1)
-    if options:
-        q = listed | Q(pk__in=wanted) if wanted else listed
-    elif wanted:
-        q = Q(pk__in=wanted)
-    else:
-        return [], {}
-    rows = list(qs.filter(q).order_by("path").values_list("pk", "name", "depth", "path", "kind"))
-    found = {pk: OrgNode(pk=pk, name=name, depth=depth, path=path, kind=kind)
-             for pk, name, depth, path, kind in rows if pk in wanted}
-    shown = [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, _path, kind in rows
-             if options and (kind in _UPPER_KINDS or depth <= top + 1)]
-    if options and selected in found and all(pk != selected for pk, _label in shown):
-        shown.append((selected, "\u3000" * max(0, found[selected].depth - top) + found[selected].name))
-    return shown, found
-
-
 def _part(q: Q):
-    """The appeals matching ``q``, the condition compiled once here for the page and the count that both read
-    it (Django compiles a condition anew for every query, and a part of the list's condition is long);
+    """The appeals matching ``q``, its condition compiled once for the page and the count that both read it;
     None when it matches nothing."""
-    query = Appeal.objects.filter(q).query
-    try:
-        sql, params = query.get_compiler(connection=connection).compile(query.where)
-    except EmptyResultSet:
-        return None
-    except FullResultSet:
-        return Appeal.objects.all()
-    return Appeal.objects.filter(RawSQL(sql, params, output_field=BooleanField()))
-
-
-_COUNT_ORDER = ("-submitted_at", "-id")
+    condition = selectors.compiled(q)
+    return None if condition is None else Appeal.objects.filter(condition)
 
 
 @login_required

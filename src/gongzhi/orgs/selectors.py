@@ -6,10 +6,10 @@ import datetime as dt
 import re
 
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from gongzhi.accounts.roles import Perm, Role
+from gongzhi.core.counting import capped_count
 from gongzhi.core.pii import PIIError, blind_index, normalize_id_number, normalize_phone
 from gongzhi.core.scoping import get_scoped, scope_q, scoped, under
 
@@ -207,8 +207,7 @@ def _care_group_q(group: str, paths: list[str] | None) -> Q:
             area |= under(path)
         tags = CareTag.objects.filter(area, group=group)
         # The first few ids, and how many there are up to the cap, in one query (not the cap's worth of ids).
-        sql, params = tags.values("id")[:_IDS_CAP + 1].query.sql_with_params()
-        found = list(tags.annotate(found=RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped", params))
+        found = list(tags.annotate(found=capped_count(tags.values("id")[:_IDS_CAP + 1]))
                      .values_list("resident_id", "found")[:_FEW_IDS + 1])
         count = found[0][1] if found else 0
         if count <= _FEW_IDS:

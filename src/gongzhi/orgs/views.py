@@ -8,9 +8,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Substr
-from django.http import HttpResponseBadRequest
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -21,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Perm
+from gongzhi.core.counting import capped_count
 from gongzhi.core.scoping import scoped, under
 
 from . import actions, selectors
@@ -427,18 +427,16 @@ def _cursor(value: str):
     return path, int(pk)
 
 
-def _keyset_page(qs, *, after=None, before=None, size=PAGE_SIZE, count=None):
+def _keyset_page(qs, *, count, after=None, before=None, size=PAGE_SIZE):
     """A page in (org_path, id) order, the order of the resident_path_id index, so any page costs
     the same as the first: no OFFSET. ``org_path >= p`` gives the index its start; the OR breaks ties.
 
     ``count``: a queryset whose rows, up to ``COUNT_CAP + 1``, are counted in the page's own query (an
     uncorrelated subquery, run once) and given to every row as ``total_found``."""
-    if count is not None:
-        try:
-            sql, params = count.order_by().values("id")[: COUNT_CAP + 1].query.sql_with_params()
-        except EmptyResultSet:  # a filter that matches nobody (a care group no one in the area has)
-            return [], False, False
-        qs = qs.annotate(total_found=RawSQL(f"SELECT COUNT(*) FROM ({sql}) counted", params))
+    try:
+        qs = qs.annotate(total_found=capped_count(count.order_by().values("id")[: COUNT_CAP + 1]))
+    except EmptyResultSet:  # a filter that matches nobody (a care group no one in the area has)
+        return [], False, False
     if before:
         path, pk = before
         rows = list(
@@ -510,23 +508,46 @@ def _resident_rows_html(rows) -> str:
     return mark_safe("".join(out))
 
 
-def _node_options(user, selected: OrgNode | None) -> list[dict]:
-    """The area filter's options, indented by depth: the user's top nodes and their children, and
-    everything down to community level (a county's thousand grids would swamp the list; a grid is
-    reached from its community's page). Plain strings: rendering model instances costs more here."""
+def _options(items, selected: str = "") -> str:
+    """<option> tags built as plain strings (every value and label escaped): a county's area selects have a
+    few hundred, and format_html per option costs more than the page's query."""
+    out = []
+    for value, label in items:
+        value = str(value)
+        chosen = " selected" if value == selected else ""
+        out.append(f'<option value="{escape(value)}"{chosen}>{escape(str(label))}</option>')
+    return mark_safe("".join(out))
+
+
+_UPPER_KINDS = (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY)
+
+
+def _area_nodes(user, wanted: set[int], *, options: bool, selected: int | None = None
+                ) -> tuple[list[tuple], dict[int, OrgNode]]:
+    """One query for the nodes a list page needs: the area filter's options (with ``options``: the user's
+    top nodes and their children, and everything down to community level, indented by depth: a county's
+    thousand grids would swamp the list, a grid is reached from its community's page; the ``selected`` area
+    last when it is deeper) and the nodes picked in the page's filters (``wanted``), in the user's scope.
+
+    Returns the options as (pk, label) and the wanted nodes found, by pk; a wanted node that is missing
+    or out of scope is simply not found (the caller answers 404, as ``node_get`` does)."""
+    qs = selectors.nodes(user)
     top = min((len(p) // OrgNode.steplen for p in user.paths_with(Perm.PLACES_VIEW)), default=1)
-    upper = [NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY]
-    rows = list(
-        selectors.nodes(user).filter(Q(kind__in=upper) | Q(depth__lte=top + 1))
-        .order_by("path").values_list("pk", "name", "depth")
-    )
-    chosen = selected.pk if selected is not None else None
-    if selected is not None and all(pk != chosen for pk, _name, _depth in rows):
-        rows.append((selected.pk, selected.name, selected.depth))
-    return [
-        {"pk": str(pk), "label": "\u3000" * max(0, depth - top) + name, "selected": pk == chosen}
-        for pk, name, depth in rows
-    ]
+    listed = Q(kind__in=_UPPER_KINDS) | Q(depth__lte=top + 1)
+    if options:
+        q = listed | Q(pk__in=wanted) if wanted else listed
+    elif wanted:
+        q = Q(pk__in=wanted)
+    else:
+        return [], {}
+    rows = list(qs.filter(q).order_by("path").values_list("pk", "name", "depth", "path", "kind"))
+    found = {pk: OrgNode(pk=pk, name=name, depth=depth, path=path, kind=kind)
+             for pk, name, depth, path, kind in rows if pk in wanted}
+    shown = [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, _path, kind in rows
+             if options and (kind in _UPPER_KINDS or depth <= top + 1)]
+    if options and selected in found and all(pk != selected for pk, _label in shown):
+        shown.append((selected, "\u3000" * max(0, found[selected].depth - top) + found[selected].name))
+    return shown, found
 
 
 @login_required
@@ -534,13 +555,17 @@ def resident_list(request):
     user = request.user
     _need(user, Perm.REGISTRY_VIEW)
     form = ResidentFilterForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    full_page = not request.htmx or request.htmx.history_restore_request
+    picked_pk = data.get("node")
+    area_options, picked = _area_nodes(user, {picked_pk} if picked_pk else set(), options=full_page,
+                                       selected=picked_pk)
     node = None
-    filters = {}
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["node"]:
-            node = selectors.node_get(user, data["node"])
-        filters = {k: data[k] for k in ("care_group", "gender", "residency", "age_min", "age_max", "q")}
+    if picked_pk:
+        node = picked.get(picked_pk)
+        if node is None:  # missing or out of scope: the same answer
+            raise Http404("not found")
+    filters = {k: data[k] for k in ("care_group", "gender", "residency", "age_min", "age_max", "q") if k in data}
     qs = selectors.resident_filter(selectors.residents(user), node=node, scope=user.paths_with(Perm.REGISTRY_VIEW),
                                    **filters)
     page_no = request.GET.get("page", "1")
@@ -564,8 +589,8 @@ def resident_list(request):
         "last_cursor": f"{rows[-1].org_path}-{rows[-1].pk}" if rows else "",
         "total": min(total, COUNT_CAP), "more": total > COUNT_CAP,
     }
-    if not request.htmx or request.htmx.history_restore_request:
-        context["node_options"] = _node_options(user, node)
+    if full_page:
+        context["node_options"] = _options(area_options, str(node.pk) if node else "")
         # Plain loops in the template: the form's widget templates cost more than the query.
         context["choice_filters"] = [
             {"name": name, "label": form[name].label, "choices": form.fields[name].choices[1:], "value": request.GET.get(name, "")}

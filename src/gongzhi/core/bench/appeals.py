@@ -25,10 +25,11 @@ from gongzhi.accounts.roles import Role
 from gongzhi.appeals import actions, events
 from gongzhi.appeals.models import OPEN_STATUSES, Appeal, AppealEvent, AppealFollower, Category, Channel, DueState, Status
 from gongzhi.appeals.sweep import SWEPT, sweep
+from gongzhi.core.models import AuditEvent
 from gongzhi.core.scoping import under
 from gongzhi.dashboards import rollups
 from gongzhi.dashboards.metrics import dashboard_payload, metrics
-from gongzhi.dashboards.models import RollupQueue
+from gongzhi.dashboards.models import AppealFact, RollupQueue
 from gongzhi.dashboards.rollups import rollup_rebuild
 from gongzhi.orgs.models import NodeKind, OrgNode, Resident, UnitKind
 
@@ -45,8 +46,6 @@ def _drop(root: OrgNode, log) -> None:
     """Remove the benchmark's appeals (the registry stays) with plain DELETEs: whatever points at them
     (timeline, photos, notices, ...) first, found from the model's relations."""
     from django.db.models import CASCADE
-
-    from gongzhi.dashboards.models import AppealFact
 
     log("dropping the old benchmark appeals ...")
     inside = Appeal.objects.filter(under(root.path))
@@ -94,14 +93,11 @@ def run(*, appeals: int, residents: int, runs: int, rebuild: bool, markdown: str
     town_user = _user("bench_town", Role.SUBDISTRICT_STAFF, town)
     community_user = _user("bench_community", Role.COMMUNITY_STAFF, community)
     grid_user = _user("bench_grid", Role.GRID_WORKER, grid)
-    results: list[tuple[str, float, float, int, float | None, str]] = []
+    results: list[tuple[str, Timing, float | None, str]] = []
 
     def record(label, target, timing: Timing, note=""):
         results.append((label, timing, TARGETS_MS.get(target), note))
         log(_line(label, timing, note))
-
-    from gongzhi.core.models import AuditEvent
-    from gongzhi.dashboards.models import AppealFact
 
     vacuum(Appeal, AppealEvent, AppealFollower, AuditEvent, RollupQueue, AppealFact, log=log)
     speed = [machine_speed()]

@@ -25,7 +25,7 @@ from gongzhi.accounts.models import User
 from gongzhi.accounts.roles import Role
 from gongzhi.core.pii import id_check_char
 from gongzhi.orgs import selectors
-from gongzhi.orgs.models import NodeKind, OrgNode, Resident
+from gongzhi.orgs.models import CareTag, Household, NodeKind, OrgNode, Resident
 
 from . import registry_data
 
@@ -189,15 +189,6 @@ def run(*, residents: int, runs: int, import_rows: int, rebuild: bool, markdown:
         built = registry_data.build(residents=residents, log=log)
         root = _bench_root()
         log(f"built: {built}")
-    elif not Resident.objects.filter(org_path__startswith=root.path).exclude(residency="registered").exists():
-        # A registry built before residency types were mixed in: give it the builder's mix once.
-        with connection.cursor() as cursor:
-            cursor.execute(registry_data.RESIDENCY_SQL, [root.path + "%"])
-            if connection.vendor == "postgresql":
-                cursor.execute("ANALYZE orgs_resident")
-        log("gave the registry its floating and away residents")
-    from gongzhi.orgs.models import CareTag, Household
-
     vacuum(Resident, CareTag, Household, OrgNode, log=log)
     speed = [machine_speed()]
     log(f"machine speed: {speed[0]:.2f} s for the fixed loop (about 0.3 s when the machine is quiet)")

@@ -7,7 +7,6 @@ AES-GCM ciphertexts, keyed hashes and masks made by the same helpers the product
 from __future__ import annotations
 
 import datetime as dt
-import io
 import random
 import time
 from functools import lru_cache
@@ -61,15 +60,8 @@ def _copy(model, columns: list[str], rows) -> None:
 
 
 def _residency(resident_id: int) -> str:
-    """Three in twenty residents floating (流动人口), one away (外出), the rest registered, by id: a mix like a
-    county seat's, and one an existing benchmark registry can be given by a single UPDATE (``RESIDENCY_SQL``)."""
+    """Three in twenty residents floating (流动人口), one away (外出), the rest registered: a county seat's mix."""
     return {1: "floating", 2: "floating", 3: "floating", 4: "away"}.get(resident_id % 20, "registered")
-
-
-RESIDENCY_SQL = (
-    "UPDATE orgs_resident SET residency = CASE WHEN id %% 20 IN (1, 2, 3) THEN 'floating' "
-    "WHEN id %% 20 = 4 THEN 'away' ELSE 'registered' END WHERE org_path LIKE %s"
-)
 
 
 def build(*, residents: int = 1_000_000, seed: int = 7, log=print) -> dict:
