@@ -235,15 +235,18 @@ def search_q(text: str) -> Q:
             pass
     if _INITIALS_RE.match(text):
         return Q(name_initials__startswith=text.lower())
-    # Names match from the start (full name, or surname and the first characters: an index
-    # prefix scan); addresses match anywhere (a trigram index on PostgreSQL). The households are
-    # looked up first so the two tests combine as an index OR instead of a join over every row.
+    # Names match from the start (full name, or surname and the first characters: an index prefix scan);
+    # addresses match anywhere (a trigram index on PostgreSQL). Both are looked up first, as ids: the
+    # planner cannot tell from its statistics how few residents a two-character prefix finds, and guessing
+    # a hundred times too many it would walk a whole subdistrict in list order looking for them.
+    name_ids = list(Resident.objects.filter(name__startswith=text).values_list("id", flat=True)[:_IDS_CAP + 1])
+    by_name = Q(name__startswith=text) if len(name_ids) > _IDS_CAP else Q(id__in=name_ids)
     if len(text) < 3:  # a trigram index cannot serve one or two characters; a name prefix can
-        return Q(name__startswith=text)
+        return by_name
     household_ids = list(Household.objects.filter(address__contains=text).values_list("id", flat=True)[:_IDS_CAP + 1])
     if len(household_ids) > _IDS_CAP:  # a broad text: most rows match, a plain join finds them fast
-        return Q(name__startswith=text) | Q(household__address__contains=text)
-    return Q(name__startswith=text) | Q(household_id__in=household_ids)
+        return by_name | Q(household__address__contains=text)
+    return by_name | Q(household_id__in=household_ids)
 
 
 def care_residents(user, node: OrgNode) -> QuerySet[Resident]:
