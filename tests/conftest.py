@@ -24,3 +24,14 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_option_cache():
+    """Filter choices are kept per process for a while (``core.option_cache``); each test starts without them,
+    as the rows they were read from are rolled back after each test."""
+    from gongzhi.core import option_cache
+
+    option_cache.clear()
+    yield
+    option_cache.clear()

@@ -12,8 +12,9 @@ from django.utils import timezone
 from gongzhi.accounts.roles import Role
 from gongzhi.appeals import actions
 from gongzhi.appeals import views_staff
-from gongzhi.appeals.models import Appeal, AppealRequest, Channel, DueState, RoutingRule, Status
+from gongzhi.appeals.models import Appeal, AppealRequest, Category, Channel, DueState, RoutingRule, Status
 from gongzhi.core.models import AuditEvent
+from gongzhi.orgs.models import Unit, UnitKind
 
 from .appeals_factories import make_categories
 from .factories import make_user
@@ -240,17 +241,42 @@ def test_list_queries_do_not_grow_with_rows(as_role, tree, cats, django_assert_n
     with django_assert_num_queries(6):
         assert len(client.get(url).context["rows"]) == 1
     _many(tree, cats, 30)
-    with django_assert_num_queries(6):
+    # the filters' choices are kept a while (core.option_cache): session, user, the page
+    with django_assert_num_queries(3):
         assert len(client.get(url).context["rows"]) == 25
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(3):
         assert len(client.get(url, {"status": "submitted", "category": cats["env"].pk}).context["rows"]) == 25
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(3):
         assert len(client.get(url, {"mine": "1", "node": tree.comm_a.pk}).context["rows"]) == 25
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(4):  # a grid is not among the area choices: looked up in scope
         assert len(client.get(url, {"handler": f"n{tree.grid_a1.pk}"}).context["rows"]) == 0
-    with django_assert_num_queries(4):  # the htmx partial skips the option lists
+    with django_assert_num_queries(3):  # the htmx partial: no option lists
         response = client.get(url, {"q": "诉求1"}, HTTP_HX_REQUEST="true")
     assert "<html" not in text(response) and len(response.context["rows"]) == 11  # 诉求1, 诉求10..19
+
+
+def test_list_choices_follow_changes_at_once(as_role, tree, cats):
+    """The kept filter choices are cleared when a category, node or unit changes in this process."""
+    client = as_role(Role.COUNTY_ADMIN)
+    url = reverse("appeals:list")
+    page = text(client.get(url))
+    assert "新增的类别" not in page and "更名的社区" not in page and "新的合作单位" not in page
+    Category.objects.create(code="new-kind", name="新增的类别", parent=cats["env"])
+    tree.comm_a.name = "更名的社区"
+    tree.comm_a.save()
+    Unit.objects.create(name="新的合作单位", kind=UnitKind.PARTNER, home=tree.comm_a, org_path=tree.comm_a.path)
+    page = text(client.get(url))
+    assert "新增的类别" in page and "更名的社区" in page and "新的合作单位" in page
+
+
+def test_list_choices_are_kept_per_scope(as_role, tree, cats):
+    """Users with other roles do not share kept choices: a community's staff never sees another community."""
+    county = as_role(Role.COUNTY_ADMIN)
+    assert tree.comm_b.name in text(county.get(reverse("appeals:list")))
+    staff = as_role(Role.COMMUNITY_STAFF)
+    page = text(staff.get(reverse("appeals:list")))
+    assert tree.comm_a.name in page and tree.comm_b.name not in page
+    assert staff.get(reverse("appeals:list"), {"node": tree.comm_b.pk}).status_code == 404
 
 
 # --- the appeal page: every action from its form -----------------------------------------------

@@ -6,3 +6,10 @@ class AppealsConfig(AppConfig):
     name = "gongzhi.appeals"
     label = "appeals"
     verbose_name = _("Appeals")
+
+    def ready(self):
+        from gongzhi.core import option_cache
+
+        from .models import Category
+
+        option_cache.clear_on(Category)

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Perm
+from gongzhi.core import option_cache
 from gongzhi.core.counting import capped_count
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs import selectors as org_selectors
@@ -319,13 +320,17 @@ def _part(q: Q):
     return None if condition is None else Appeal.objects.filter(condition)
 
 
+def _category_rows() -> list[tuple]:
+    return list(Category.objects.values_list("id", "name", "parent_id"))
+
+
 @login_required
 def appeal_list(request):
     user = request.user
     _need(user, Perm.WORKBENCH)
     form = AppealFilterForm(request.GET or None)
-    categories = [SimpleNamespace(pk=pk, name=name, parent_id=parent)  # in Category's order, as plain tuples
-                  for pk, name, parent in Category.objects.values_list("id", "name", "parent_id")]
+    categories = [SimpleNamespace(pk=pk, name=name, parent_id=parent)  # in Category's order
+                  for pk, name, parent in option_cache.get("categories", _category_rows)]
     data = form.cleaned_data if form.is_valid() else {}
     full_page = not request.htmx or request.htmx.history_restore_request
     handler = data.get("handler") or ""
@@ -389,7 +394,8 @@ def appeal_list(request):
     }
     if full_page:
         # Plain option lists: the form's widget templates cost more than the queries here.
-        units = list(org_selectors.units(user).order_by("kind", "name").values_list("pk", "name"))
+        units = option_cache.get(option_cache.scope_key(user, "units"), lambda: list(
+            org_selectors.units(user).order_by("kind", "name").values_list("pk", "name")))
         context["node_options"] = _options(area_options, str(node.pk) if node else "")
         context["handler_node_options"] = _options(((f"n{pk}", label) for pk, label in area_options), handler)
         context["unit_options"] = _options(((f"u{pk}", name) for pk, name in units), handler)

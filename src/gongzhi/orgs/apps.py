@@ -6,3 +6,12 @@ class OrgsConfig(AppConfig):
     name = "gongzhi.orgs"
     label = "orgs"
     verbose_name = _("Organisation and registry")
+
+    def ready(self):
+        from gongzhi.core import option_cache
+
+        from .models import OrgNode, Unit, UnitService
+        from .signals import tree_moved
+
+        option_cache.clear_on(OrgNode, Unit, UnitService)
+        tree_moved.connect(option_cache.clear, dispatch_uid="option-cache-tree-moved", weak=False)

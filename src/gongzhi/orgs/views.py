@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Perm
+from gongzhi.core import option_cache
 from gongzhi.core.counting import capped_count
 from gongzhi.core.scoping import scoped, under
 
@@ -522,29 +523,39 @@ def _options(items, selected: str = "") -> str:
 _UPPER_KINDS = (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY)
 
 
+def _listed_nodes(user) -> tuple[int, list[tuple]]:
+    """The area filter's choices, kept a short while (``option_cache``): the user's top depth and, in path
+    order, (pk, name, depth, path, kind) of their top nodes and their children and everything down to
+    community level (a county's thousand grids would swamp the list; a grid is reached from its community's
+    page)."""
+    top = min((len(p) // OrgNode.steplen for p in user.paths_with(Perm.PLACES_VIEW)), default=1)
+
+    def read():
+        listed = Q(kind__in=_UPPER_KINDS) | Q(depth__lte=top + 1)
+        return list(selectors.nodes(user).filter(listed).order_by("path")
+                    .values_list("pk", "name", "depth", "path", "kind"))
+
+    return top, option_cache.get(option_cache.scope_key(user, "area-nodes"), read)
+
+
 def _area_nodes(user, wanted: set[int], *, options: bool, selected: int | None = None
                 ) -> tuple[list[tuple], dict[int, OrgNode]]:
-    """One query for the nodes a list page needs: the area filter's options (with ``options``: the user's
-    top nodes and their children, and everything down to community level, indented by depth: a county's
-    thousand grids would swamp the list, a grid is reached from its community's page; the ``selected`` area
-    last when it is deeper) and the nodes picked in the page's filters (``wanted``), in the user's scope.
+    """The area filter's options (with ``options``: ``_listed_nodes`` indented by depth, the ``selected``
+    area last when it is deeper) and the nodes picked in the page's filters (``wanted``), in the user's
+    scope: found among the listed ones, else looked up (one query, only for a picked grid or micro-grid).
 
     Returns the options as (pk, label) and the wanted nodes found, by pk; a wanted node that is missing
     or out of scope is simply not found (the caller answers 404, as ``node_get`` does)."""
-    qs = selectors.nodes(user)
-    top = min((len(p) // OrgNode.steplen for p in user.paths_with(Perm.PLACES_VIEW)), default=1)
-    listed = Q(kind__in=_UPPER_KINDS) | Q(depth__lte=top + 1)
-    if options:
-        q = listed | Q(pk__in=wanted) if wanted else listed
-    elif wanted:
-        q = Q(pk__in=wanted)
-    else:
+    if not options and not wanted:
         return [], {}
-    rows = list(qs.filter(q).order_by("path").values_list("pk", "name", "depth", "path", "kind"))
+    top, rows = _listed_nodes(user)
+    found = {pk: (pk, name, depth, path, kind) for pk, name, depth, path, kind in rows if pk in wanted}
+    if len(found) < len(wanted):
+        found.update((row[0], row) for row in selectors.nodes(user).filter(pk__in=wanted - found.keys())
+                     .values_list("pk", "name", "depth", "path", "kind"))
     found = {pk: OrgNode(pk=pk, name=name, depth=depth, path=path, kind=kind)
-             for pk, name, depth, path, kind in rows if pk in wanted}
-    shown = [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, _path, kind in rows
-             if options and (kind in _UPPER_KINDS or depth <= top + 1)]
+             for pk, (_pk, name, depth, path, kind) in found.items()}
+    shown = [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, _path, _kind in rows] if options else []
     if options and selected in found and all(pk != selected for pk, _label in shown):
         shown.append((selected, "\u3000" * max(0, found[selected].depth - top) + found[selected].name))
     return shown, found
