@@ -26,7 +26,6 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Perm
 from gongzhi.core import option_cache
-from gongzhi.core.counting import capped_count
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
@@ -141,33 +140,32 @@ def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
     querysets of ``LIST_FIELDS`` values of disjoint rows (``selectors.visibility_arms``), taken together.
 
     Returns (rows, has_prev, has_next, total): the rows as ``_list_rows`` makes them, and the total of the
-    parts counted up to ``COUNT_CAP + 1``. The page, the names it shows and the count are one query."""
-    if before:
-        at, pk = before
-        walk = [p.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk)) for p in parts]
-    elif after:
-        at, pk = after
-        walk = [p.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk)) for p in parts]
-    else:
-        walk = parts
-    page = _first(walk, size + 1, ("submitted_at", "id") if before else ("-submitted_at", "-id"))
+    parts counted up to ``COUNT_CAP + 1``. The page, the names it shows and the count are one query.
+
+    What is counted (``found``: the ids and times of the newest ``COUNT_CAP + 1`` rows of each part, read
+    from the index where it holds them) also holds the first page, so the first page is not looked for
+    twice: its rows are the newest of ``found``, and only those are read from the table. A later page walks
+    from its cursor on its own."""
     try:
-        page_sql, page_params = page.query.sql_with_params()
-        count = capped_count(_count_query(parts))
+        found_sql, found_params = _count_query(parts, "submitted_at").query.sql_with_params()
+        if before or after:
+            page_sql, page_params = _walk(parts, after=after, before=before, size=size).query.sql_with_params()
+        else:
+            page_sql, page_params = _newest_found(size + 1), ()
     except EmptyResultSet:
         return [], False, False, 0
     direction = "ASC" if before else "DESC"
     node, unit = (connection.ops.quote_name(m._meta.db_table) for m in (OrgNode, Unit))
     sql = (
-        f"WITH page AS ({page_sql}) SELECT page.*, "
+        f"WITH found AS ({found_sql}), page AS ({page_sql}) SELECT page.*, "
         f"(SELECT n.name FROM {node} n WHERE n.id = page.node_id), "
         f"(SELECT n.name FROM {node} n WHERE n.id = COALESCE(page.handler_node_id, page.owner_node_id)), "
         f"(SELECT u.name FROM {unit} u WHERE u.id = page.handler_unit_id), "
-        f"({count.sql}) "
+        f"(SELECT COUNT(*) FROM found) "
         f"FROM page ORDER BY page.submitted_at {direction}, page.id {direction}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*page_params, *count.params))
+        cursor.execute(sql, (*found_params, *page_params))
         values = cursor.fetchall()
     if before:
         has_prev, values = len(values) > size, values[:size][::-1]
@@ -184,12 +182,34 @@ def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
     return values, has_prev, has_next, total
 
 
+def _walk(parts, *, after, before, size):
+    """The ``size + 1`` rows of ``parts`` after (older than) or before (newer than) a cursor, in walking order."""
+    if before:
+        at, pk = before
+        walk = [p.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk)) for p in parts]
+    else:
+        at, pk = after
+        walk = [p.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk)) for p in parts]
+    return _first(walk, size + 1, ("submitted_at", "id") if before else ("-submitted_at", "-id"))
+
+
+def _newest_found(n: int) -> str:
+    """SQL for the ``LIST_FIELDS`` of the newest ``n`` rows in ``found``: ordered and cut on ids and times
+    first, then only those rows read from the table."""
+    qn = connection.ops.quote_name
+    columns = ", ".join(f"a.{qn(Appeal._meta.get_field(name).column)}" for name in LIST_FIELDS)
+    return (f"SELECT {columns} FROM (SELECT id, submitted_at FROM found "
+            f"ORDER BY submitted_at DESC, id DESC LIMIT {int(n)}) newest "
+            f"JOIN {qn(Appeal._meta.db_table)} a ON a.id = newest.id")
+
+
 _COUNT_ORDER = ("-submitted_at", "-id")
 
 
-def _count_query(parts):
-    """The ids of ``parts`` (disjoint querysets), up to ``COUNT_CAP + 1`` of each: what the list counts."""
-    parts = [p.order_by(*_COUNT_ORDER).values("id")[: COUNT_CAP + 1] for p in parts]
+def _count_query(parts, *also: str):
+    """The ids of ``parts`` (disjoint querysets), up to ``COUNT_CAP + 1`` of each, the newest: what the list
+    counts (with the columns ``also`` named)."""
+    parts = [p.order_by(*_COUNT_ORDER).values("id", *also)[: COUNT_CAP + 1] for p in parts]
     if len(parts) == 1:
         return parts[0]
     return parts[0].union(*parts[1:], all=True)
