@@ -216,16 +216,18 @@ def to_verify(user) -> QuerySet[Appeal]:
     return _queue(user, _owned_q(user), _TO_VERIFY)
 
 
-def to_act_q(user) -> Q | None:
-    """What ``to_dispatch``, ``to_handle`` and ``to_verify`` hold together, as one condition (the staff
-    list's "only mine to act on"). None: no queue at all.
+def to_act_parts(user) -> list[Q]:
+    """What ``to_dispatch``, ``to_handle`` and ``to_verify`` hold together (the staff list's "only mine to act
+    on"), as disjoint conditions, one per queue and status, each answered by an index that also holds the
+    list's order (``appeal_owner_queue``, ``appeal_handler_queue``). One status each: PostgreSQL before 17
+    checks a list of statuses after the path's range on every entry in the range instead of seeking each
+    status (a community's closed appeals are most of it). [] : no queue at all.
 
     Every part is also a part of ``visibility_q`` (the dispatch, handle and unit arms), so these appeals are
     ones the user sees, as the queues' ``appeals(user).filter(...)`` are, without repeating that test."""
     owned, handled = _owned_q(user), _handled_q(user)
-    parts = [q & Q(status__in=statuses) for q, statuses in (
-        (owned, (*_TO_DISPATCH, *_TO_VERIFY)), (handled, _TO_HANDLE)) if q is not None]
-    return reduce(or_, parts) if parts else None
+    return [q & Q(status=status) for q, statuses in (
+        (owned, (*_TO_DISPATCH, *_TO_VERIFY)), (handled, _TO_HANDLE)) if q is not None for status in statuses]
 
 
 def mine(user) -> QuerySet[Appeal]:

@@ -382,19 +382,18 @@ def appeal_list(request):
         where.append(_text_q(data["q"].strip()))
     if data.get("mine"):
         # What the user can act on now, their dispatch, handling and checking queues together: the rows of
-        # selectors.to_dispatch | to_handle | to_verify, all inside what the user sees (to_act_q).
-        act = selectors.to_act_q(user)
-        arms = [act] if act is not None else []
+        # selectors.to_dispatch | to_handle | to_verify, all inside what the user sees (to_act_parts).
+        arms = selectors.to_act_parts(user)
     elif node is not None and any(node.path.startswith(p) for p in user.paths_with(Perm.APPEALS_VIEW)):
         # An area inside the user's own: they see all of it, so the area filter alone says which appeals (one
         # range, which PostgreSQL estimates well, instead of the user's area and this one inside it).
         arms = [Q()]
     else:
-        # What the user sees, in disjoint parts that each keep to an index in list order. SQLite cannot
-        # order and cut the parts of a UNION: one query with their OR gives the same rows there.
+        # What the user sees, in disjoint parts that each keep to an index in list order.
         arms = selectors.visibility_arms_sql(user)
-        if len(arms) > 1 and not connection.features.supports_slicing_ordering_in_compound:
-            arms = [reduce(or_, (Q(arm) for arm in arms))]
+    if len(arms) > 1 and not connection.features.supports_slicing_ordering_in_compound:
+        # SQLite cannot order and cut the parts of a UNION: one query with their OR gives the same rows there.
+        arms = [reduce(or_, (Q(arm) for arm in arms))]
     parts = [p for p in (_part(Q(arm, *where)) for arm in arms) if p is not None] or [Appeal.objects.none()]
 
     page_no = request.GET.get("page", "1")
