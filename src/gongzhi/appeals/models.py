@@ -243,11 +243,17 @@ class Appeal(models.Model):
         indexes = [
             # A place's appeals in filing order; with the id, a small area's list and count read the index alone.
             models.Index(fields=["org_path", "submitted_at", "id"], name="appeal_path_submitted_id"),
-            # The queues, and "only mine to act on" in the staff list: with the list's order after them, so
-            # its page and count are read from the index alone.
-            models.Index(fields=["handler_path", "status", "submitted_at", "id"], name="appeal_handler_queue"),
+            models.Index(fields=["handler_path", "status"], name="appeal_handler_status"),
             models.Index(fields=["status", "resolve_due"], name="appeal_status_due"),
-            models.Index(fields=["owner_path", "status", "submitted_at", "id"], name="appeal_owner_queue"),
+            models.Index(fields=["owner_path", "status"], name="appeal_owner_status"),
+            # The appeals waiting on someone, by status first: the queues and the staff list's "only mine to act
+            # on" seek each status's entries in an area (a range on a path after the status), with the list's
+            # order after it, so a page and its count are read from the index alone. Partial: a few per cent
+            # of the appeals (selectors.to_act_parts).
+            models.Index(fields=["status", "owner_path", "submitted_at", "id"], name="appeal_owned_waiting",
+                         condition=models.Q(status__in=[Status.SUBMITTED, Status.RESOLVED, Status.VERIFIED])),
+            models.Index(fields=["status", "handler_path", "submitted_at", "id"], name="appeal_handled_waiting",
+                         condition=models.Q(status__in=[Status.DISPATCHED, Status.ACCEPTED])),
             # The staff list (views_staff.appeal_list): its order, newest first, and the place last, so that a
             # scan in list order passes over appeals outside the user's area on the index entries alone, without
             # reading them; the same led by each filter that narrows the list much (not the closed appeals, most

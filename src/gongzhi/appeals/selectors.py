@@ -218,10 +218,12 @@ def to_verify(user) -> QuerySet[Appeal]:
 
 def to_act_parts(user) -> list[Q]:
     """What ``to_dispatch``, ``to_handle`` and ``to_verify`` hold together (the staff list's "only mine to act
-    on"), as disjoint conditions, one per queue and status, each answered by an index that also holds the
-    list's order (``appeal_owner_queue``, ``appeal_handler_queue``). One status each: PostgreSQL before 17
-    checks a list of statuses after the path's range on every entry in the range instead of seeking each
-    status (a community's closed appeals are most of it). [] : no queue at all.
+    on"), as disjoint conditions: the appeals first received in the user's area waiting on its dispatcher
+    (submitted, resolved, verified), and those handled by the user's grid, community or unit waiting on the
+    handler (dispatched, accepted), one condition per status: each seeks its status and area in a partial
+    index (``appeal_owned_waiting``, ``appeal_handled_waiting``), so only the entries wanted are read. (With
+    all the index's statuses in one condition, PostgreSQL drops it as implied by the index and reads the
+    index whole.) [] : no queue at all.
 
     Every part is also a part of ``visibility_q`` (the dispatch, handle and unit arms), so these appeals are
     ones the user sees, as the queues' ``appeals(user).filter(...)`` are, without repeating that test."""
