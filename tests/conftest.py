@@ -27,11 +27,11 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_option_cache():
-    """Filter choices are kept per process for a while (``core.option_cache``); each test starts without them,
+def _fresh_process_cache():
+    """Filter choices are kept per process for a while (``core.process_cache``); each test starts without them,
     as the rows they were read from are rolled back after each test."""
-    from gongzhi.core import option_cache
+    from gongzhi.core import process_cache
 
-    option_cache.clear()
+    process_cache.clear()
     yield
-    option_cache.clear()
+    process_cache.clear()

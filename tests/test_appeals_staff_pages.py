@@ -241,7 +241,7 @@ def test_list_queries_do_not_grow_with_rows(as_role, tree, cats, django_assert_n
     with django_assert_num_queries(6):
         assert len(client.get(url).context["rows"]) == 1
     _many(tree, cats, 30)
-    # the filters' choices are kept a while (core.option_cache): session, user, the page
+    # the filters' choices are kept a while (core.process_cache): session, user, the page
     with django_assert_num_queries(3):
         assert len(client.get(url).context["rows"]) == 25
     with django_assert_num_queries(3):

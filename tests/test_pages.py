@@ -201,7 +201,7 @@ def test_resident_list_queries_do_not_grow_with_rows(as_role, tree, django_asser
         response = client.get(url)
     assert len(response.context["rows"]) == 25
     assert all(len(r.care_labels) == 2 for r in response.context["rows"][1:])
-    with django_assert_num_queries(4):  # the area choices are kept a while (core.option_cache)
+    with django_assert_num_queries(4):  # the area choices are kept a while (core.process_cache)
         assert len(client.get(url, {"gender": "F"}).context["rows"]) == 1
     # the htmx partial skips the area options; the care group looks up its tags in the area first
     with django_assert_num_queries(5):

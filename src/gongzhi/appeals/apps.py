@@ -8,8 +8,8 @@ class AppealsConfig(AppConfig):
     verbose_name = _("Appeals")
 
     def ready(self):
-        from gongzhi.core import option_cache
+        from gongzhi.core import process_cache
 
         from .models import Category
 
-        option_cache.clear_on(Category)
+        process_cache.clear_on(Category)

@@ -6,7 +6,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q
 
 from gongzhi.core import workdays
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
@@ -115,17 +114,13 @@ def route(node: OrgNode, category: Category, line: Line | None = None) -> Route:
     """The handling unit for an appeal at ``node`` in ``category``: the rule at the deepest node on the
     way up wins; at one node a rule for the category beats its parent category's beats "every
     category". Without any rule the appeal's community handles it. ``line``: ``line_with_rules(node.path,
-    category)`` when the caller has it already."""
+    category)`` when the caller has it already (else it is read here: the place's line and the rules that
+    may apply in one query; a named target is fetched when it wins)."""
+    if line is None:
+        line = line_with_rules(node.path, category)
     chain = category_chain(category)
     rank = {c.pk: i for i, c in enumerate(chain)}
-    if isinstance(line, Line):  # the rules came with the line (``line_with_rules``)
-        rules = list(line.rules)
-    else:
-        rules = list(
-            RoutingRule.objects.filter(org_path__in=ancestor_paths(node.path))
-            .filter(Q(category__in=[c.pk for c in chain]) | Q(category__isnull=True))
-        )  # no join: most rules name the place's own grid or community; a named target is fetched when it wins
-    rules.sort(key=lambda r: (-len(r.org_path), rank.get(r.category_id, len(chain))))
+    rules = sorted(line.rules, key=lambda r: (-len(r.org_path), rank.get(r.category_id, len(chain))))
     for rule in rules:
         target = _target(rule, node, line)
         if target is not None:

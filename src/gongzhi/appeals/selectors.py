@@ -15,6 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from gongzhi.accounts.roles import Perm
+from gongzhi.core import process_cache
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs.models import NodeKind, OrgNode
 
@@ -115,23 +116,14 @@ def compiled(q: Q):
     return RawSQL(sql, tuple(params), output_field=BooleanField())
 
 
-_ARMS_SQL: dict[tuple, list] = {}
-
-
 def visibility_arms_sql(user) -> list:
-    """``visibility_arms(user)`` compiled (``compiled``), kept per database, user and role set: they depend on
-    nothing else (the user's own appeals are subqueries, read when the query runs)."""
+    """``visibility_arms(user)`` compiled (``compiled``), kept a while per user and role set
+    (``core.process_cache``): they depend on nothing else (the user's own appeals are subqueries, read when
+    the query runs)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return []
-    key = (connection.alias, connection.vendor, user.pk,
-           frozenset((a.role, a.org_path, a.unit_id) for a in user.active_assignments))
-    arms = _ARMS_SQL.get(key)
-    if arms is None:
-        arms = [arm for arm in map(compiled, visibility_arms(user)) if arm is not None]
-        if len(_ARMS_SQL) >= 4096:  # a bound, not a policy: starting afresh costs one compile per user
-            _ARMS_SQL.clear()
-        _ARMS_SQL[key] = arms
-    return arms
+    return process_cache.get((process_cache.scope_key(user, "visibility-arms"), user.pk), lambda: [
+        arm for arm in map(compiled, visibility_arms(user)) if arm is not None])
 
 
 class _AnyOf(Func):

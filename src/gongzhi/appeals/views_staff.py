@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Perm
-from gongzhi.core import option_cache
+from gongzhi.core import process_cache
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
@@ -142,7 +142,7 @@ def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
     Returns (rows, has_prev, has_next, total): the rows as ``_list_rows`` makes them, and the total of the
     parts counted up to ``COUNT_CAP + 1``. The page, the names it shows and the count are one query.
 
-    What is counted (``found``: the ids and times of the newest ``COUNT_CAP + 1`` rows of each part, read
+    What is counted (``found``: the ids and times of the newest ``COUNT_CAP + 1`` rows of the parts, read
     from the index where it holds them) also holds the first page, so the first page is not looked for
     twice: its rows are the newest of ``found``, and only those are read from the table. A later page walks
     from its cursor on its own."""
@@ -203,16 +203,10 @@ def _newest_found(n: int) -> str:
             f"JOIN {qn(Appeal._meta.db_table)} a ON a.id = newest.id")
 
 
-_COUNT_ORDER = ("-submitted_at", "-id")
-
-
 def _count_query(parts, *also: str):
-    """The ids of ``parts`` (disjoint querysets), up to ``COUNT_CAP + 1`` of each, the newest: what the list
-    counts (with the columns ``also`` named)."""
-    parts = [p.order_by(*_COUNT_ORDER).values("id", *also)[: COUNT_CAP + 1] for p in parts]
-    if len(parts) == 1:
-        return parts[0]
-    return parts[0].union(*parts[1:], all=True)
+    """The ids of the newest ``COUNT_CAP + 1`` rows of ``parts`` (disjoint querysets): what the list counts
+    (with the columns ``also`` named)."""
+    return _first([p.values("id", *also) for p in parts], COUNT_CAP + 1, ("-submitted_at", "-id"))
 
 
 def _text_q(text: str) -> Q:
@@ -350,11 +344,12 @@ def appeal_list(request):
     _need(user, Perm.WORKBENCH)
     form = AppealFilterForm(request.GET or None)
     categories = [SimpleNamespace(pk=pk, name=name, parent_id=parent)  # in Category's order
-                  for pk, name, parent in option_cache.get("categories", _category_rows)]
+                  for pk, name, parent in process_cache.get("categories", _category_rows)]
     data = form.cleaned_data if form.is_valid() else {}
     full_page = not request.htmx or request.htmx.history_restore_request
     handler = data.get("handler") or ""
-    wanted = {pk for pk in (data.get("node"), int(handler[1:]) if handler.startswith("n") else None) if pk}
+    handler_node = int(handler[1:]) if handler.startswith("n") else None
+    wanted = {pk for pk in (data.get("node"), handler_node) if pk}
     area_options, picked = _area_nodes(user, wanted, options=full_page, selected=data.get("node"))
     where = []
     node = None
@@ -363,10 +358,10 @@ def appeal_list(request):
         if node is None:
             raise Http404("not found")
         where.append(under(node.path))
-    if handler.startswith("n"):
-        if int(handler[1:]) not in picked:
+    if handler_node:
+        if handler_node not in picked:
             raise Http404("not found")
-        where.append(under(picked[int(handler[1:])].path, "handler_path"))
+        where.append(under(picked[handler_node].path, "handler_path"))
     elif handler.startswith("u"):
         where.append(Q(handler_unit_id=int(handler[1:])))
     for field, key in (("status", "status"), ("due_state", "due"), ("channel", "channel")):
@@ -413,7 +408,7 @@ def appeal_list(request):
     }
     if full_page:
         # Plain option lists: the form's widget templates cost more than the queries here.
-        units = option_cache.get(option_cache.scope_key(user, "units"), lambda: list(
+        units = process_cache.get(process_cache.scope_key(user, "units"), lambda: list(
             org_selectors.units(user).order_by("kind", "name").values_list("pk", "name")))
         context["node_options"] = _options(area_options, str(node.pk) if node else "")
         context["handler_node_options"] = _options(((f"n{pk}", label) for pk, label in area_options), handler)

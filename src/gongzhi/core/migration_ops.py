@@ -10,30 +10,30 @@ def _postgres(schema_editor) -> bool:
     return schema_editor.connection.vendor == "postgresql"
 
 
-class AddIndex(AddIndexConcurrently):
+def _concurrently_on_postgres(concurrent, name: str):
+    """``concurrent`` (a ``...Concurrently`` operation) on PostgreSQL; elsewhere the plain operation it
+    extends (the next class in its MRO)."""
+
     def describe(self):
-        return f"{super(AddIndexConcurrently, self).describe()} (concurrently on PostgreSQL)"
+        return f"{super(concurrent, self).describe()} (concurrently on PostgreSQL)"
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        base = super() if _postgres(schema_editor) else super(AddIndexConcurrently, self)
+        base = super(cls, self) if _postgres(schema_editor) else super(concurrent, self)
         base.database_forwards(app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        base = super() if _postgres(schema_editor) else super(AddIndexConcurrently, self)
+        base = super(cls, self) if _postgres(schema_editor) else super(concurrent, self)
         base.database_backwards(app_label, schema_editor, from_state, to_state)
 
+    cls = type(name, (concurrent,), {
+        "__module__": __name__, "describe": describe,
+        "database_forwards": database_forwards, "database_backwards": database_backwards,
+    })
+    return cls
 
-class RemoveIndex(RemoveIndexConcurrently):
-    def describe(self):
-        return f"{super(RemoveIndexConcurrently, self).describe()} (concurrently on PostgreSQL)"
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        base = super() if _postgres(schema_editor) else super(RemoveIndexConcurrently, self)
-        base.database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        base = super() if _postgres(schema_editor) else super(RemoveIndexConcurrently, self)
-        base.database_backwards(app_label, schema_editor, from_state, to_state)
+AddIndex = _concurrently_on_postgres(AddIndexConcurrently, "AddIndex")
+RemoveIndex = _concurrently_on_postgres(RemoveIndexConcurrently, "RemoveIndex")
 
 
 def analyze(table: str):

@@ -8,10 +8,10 @@ class OrgsConfig(AppConfig):
     verbose_name = _("Organisation and registry")
 
     def ready(self):
-        from gongzhi.core import option_cache
+        from gongzhi.core import process_cache
 
         from .models import OrgNode, Unit, UnitService
         from .signals import tree_moved
 
-        option_cache.clear_on(OrgNode, Unit, UnitService)
-        tree_moved.connect(option_cache.clear, dispatch_uid="option-cache-tree-moved", weak=False)
+        process_cache.clear_on(OrgNode, Unit, UnitService)
+        tree_moved.connect(process_cache.clear, dispatch_uid="process-cache-tree-moved", weak=False)

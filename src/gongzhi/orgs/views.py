@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from gongzhi.accounts.roles import Perm
-from gongzhi.core import option_cache
+from gongzhi.core import process_cache
 from gongzhi.core.counting import capped_count
 from gongzhi.core.scoping import scoped, under
 
@@ -524,7 +524,7 @@ _UPPER_KINDS = (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY)
 
 
 def _listed_nodes(user) -> tuple[int, list[tuple]]:
-    """The area filter's choices, kept a short while (``option_cache``): the user's top depth and, in path
+    """The area filter's choices, kept a short while (``process_cache``): the user's top depth and, in path
     order, (pk, name, depth, path, kind) of their top nodes and their children and everything down to
     community level (a county's thousand grids would swamp the list; a grid is reached from its community's
     page)."""
@@ -535,7 +535,7 @@ def _listed_nodes(user) -> tuple[int, list[tuple]]:
         return list(selectors.nodes(user).filter(listed).order_by("path")
                     .values_list("pk", "name", "depth", "path", "kind"))
 
-    return top, option_cache.get(option_cache.scope_key(user, "area-nodes"), read)
+    return top, process_cache.get(process_cache.scope_key(user, "area-nodes"), read)
 
 
 def _area_nodes(user, wanted: set[int], *, options: bool, selected: int | None = None
@@ -555,10 +555,11 @@ def _area_nodes(user, wanted: set[int], *, options: bool, selected: int | None =
                      .values_list("pk", "name", "depth", "path", "kind"))
     found = {pk: OrgNode(pk=pk, name=name, depth=depth, path=path, kind=kind)
              for pk, (_pk, name, depth, path, kind) in found.items()}
-    shown = [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, _path, _kind in rows] if options else []
-    if options and selected in found and all(pk != selected for pk, _label in shown):
-        shown.append((selected, "\u3000" * max(0, found[selected].depth - top) + found[selected].name))
-    return shown, found
+    if not options:
+        return [], found
+    if selected in found and all(row[0] != selected for row in rows):
+        rows = [*rows, (selected, found[selected].name, found[selected].depth)]
+    return [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, *_rest in rows], found
 
 
 @login_required

@@ -1,15 +1,16 @@
-"""The choices the list pages' filters offer (areas, units, categories), kept per process for a short while.
+"""Values worked out from rows that rarely change, kept per process for a short while: the choices the list
+pages' filters offer (areas, units, categories) and the appeal list's compiled visibility conditions.
 
 A list page loaded whole shows several select boxes; reading their choices costs three queries and more time
 than the page's own rows, on every page, for lists that change a few times a year. So they are kept here
-for ``TTL`` seconds, keyed by what they depend on (the database, and for scoped choices the user's role
-assignments), as the admin calendar is (``workdays.overrides``).
+for ``TTL`` seconds, keyed by what they depend on (the database, and for scoped values the user's role
+assignments, ``scope_key``), as the admin calendar is (``workdays.overrides``).
 
 A change made in this process clears them at once: the apps that own the models connect their save and
 delete signals (``clear_on``) and the tree's move signal in their ``ready``. Other web processes see it
-within ``TTL`` seconds. Only choices are kept: what a user may see is checked on every request (a node
-picked in a filter is either among the user's cached choices, which were scoped when read, or is looked
-up in scope).
+within ``TTL`` seconds. What a user may see is checked on every request: a kept condition is the user's
+own, keyed by their roles, and a node picked in a filter is either among the user's kept choices, which
+were scoped when read, or is looked up in scope.
 """
 
 from __future__ import annotations
@@ -60,6 +61,6 @@ def clear(**_signal_kwargs) -> None:
 def clear_on(*models) -> None:
     """Clear every kept choice when one of ``models`` is saved or deleted in this process."""
     for model in models:
-        uid = f"option-cache-{model._meta.label_lower}"
+        uid = f"process-cache-{model._meta.label_lower}"
         post_save.connect(clear, sender=model, dispatch_uid=f"{uid}-save", weak=False)
         post_delete.connect(clear, sender=model, dispatch_uid=f"{uid}-delete", weak=False)
