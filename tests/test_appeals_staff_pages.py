@@ -90,6 +90,33 @@ def test_list_is_scoped_with_deadline_badges(as_role, tree, cats):
     assert elsewhere.number in numbers(as_role(Role.COUNTY_ADMIN).get(reverse("appeals:list")))
 
 
+def test_appeals_not_accepted_by_their_response_deadline_are_marked(as_role, tree, cats):
+    staff, worker = tree.users[Role.COMMUNITY_STAFF], tree.users[Role.GRID_WORKER]
+    waiting = file(tree, cats, title="待派单超时", description="还没有派出去")
+    sent = file(tree, cats, title="已派未签收", description="派给网格还没签收")
+    actions.appeal_dispatch(appeal=sent, by=staff, to_node=tree.grid_a1)
+    taken = file(tree, cats, title="已签收", description="网格已经签收")
+    actions.appeal_dispatch(appeal=taken, by=staff, to_node=tree.grid_a1)
+    actions.appeal_accept(appeal=taken, by=worker)
+    fresh = file(tree, cats, title="刚登记", description="刚刚登记的诉求")
+    past = timezone.now() - dt.timedelta(minutes=1)
+    Appeal.objects.filter(pk__in=[waiting.pk, sent.pk, taken.pk]).update(response_due=past)
+
+    def marked(response) -> set[int]:
+        rows = re.findall(r'<tr data-appeal="(\d+)"(.*?)</tr>', text(response), re.S)
+        return {int(pk) for pk, row in rows if 'data-due="response"' in row}
+
+    listed = as_role(Role.COMMUNITY_STAFF).get(reverse("appeals:list"))
+    assert marked(listed) == {waiting.pk, sent.pk}  # the accepted one responded; the fresh one has time
+    assert "not accepted in time" in text(listed)
+    assert marked(as_role(Role.COMMUNITY_STAFF).get(reverse("appeals:queue", args=["dispatch"]))) == {waiting.pk}
+    assert marked(as_role(Role.GRID_WORKER).get(reverse("appeals:queue", args=["handle"]))) == {sent.pk}
+    page = as_role(Role.COMMUNITY_STAFF).get(reverse("appeals:detail", args=[sent.pk]))
+    assert 'data-due="response"' in text(page)
+    for other in (taken, fresh):
+        assert 'data-due="response"' not in text(as_role(Role.COMMUNITY_STAFF).get(reverse("appeals:detail", args=[other.pk])))
+
+
 def test_list_filters(as_role, tree, cats):
     staff, worker = tree.users[Role.COMMUNITY_STAFF], tree.users[Role.GRID_WORKER]
     garbage = file(tree, cats)

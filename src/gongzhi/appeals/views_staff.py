@@ -217,6 +217,7 @@ def _text_q(text: str) -> Q:
 
 
 _ACTIVE = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED)
+_UNACCEPTED = (Status.SUBMITTED, Status.DISPATCHED)
 
 
 def _label_rows(rows: list[Appeal]) -> None:
@@ -235,8 +236,11 @@ def _row_labels(rows) -> None:
     appeals, and template filters, get_FOO_display and url reversing per row cost more than the query."""
     statuses, dues, channels = _labels(Status.choices), _labels(DueState.choices), _labels(Channel.choices)
     tz = timezone.get_current_timezone()
+    now = timezone.now()
     base = reverse("appeals:detail", args=[0])[:-2]
     for a in rows:
+        # Not accepted (签收) yet and past the response deadline: the dispatcher's and handler's first worry.
+        a.response_late = a.status in _UNACCEPTED and a.response_due < now
         a.url = f"{base}{a.pk}/"
         a.status_label = statuses.get(a.status, a.status)
         late = a.status in _ACTIVE and a.due_state != DueState.NORMAL
@@ -254,6 +258,7 @@ def _rows_html(rows) -> str:
         _("Resolve by"))]
     number, title, category, place, status, handler, submitted, due = labels
     unconfirmed = escape(_("Holiday schedule not confirmed"))
+    not_accepted = escape(_("not accepted in time"))
     out = []
     for a in rows:
         url, state = escape(a.url), escape(a.due_state)
@@ -263,6 +268,8 @@ def _rows_html(rows) -> str:
                else f'<span class="muted">{escape(a.owner_name)}</span>')
         late = (f' <span class="due due-{state}" data-due="{state}">{escape(a.due_label)}</span>'
                 if a.due_label else "")
+        if a.response_late:
+            late += f' <span class="due due-overdue" data-due="response">{not_accepted}</span>'
         if a.deadline_unconfirmed:
             late += (f' <span class="due-warn" data-testid="deadline-unconfirmed" title="{unconfirmed}">⚠'
                      f'<span class="sr-only">{unconfirmed}</span></span>')
@@ -271,13 +278,13 @@ def _rows_html(rows) -> str:
             f'    <td data-label="{number}" class="mono nowrap"><a href="{url}">{escape(a.number)}</a></td>\n'
             f'    <td data-label="{title}" class="title-cell"><a href="{url}">{escape(a.title)}</a> '
             f'<span class="muted small">{escape(a.channel_label)}</span>{returned}</td>\n'
-            f'    <td data-label="{category}">{escape(a.category_name)}</td>\n'
-            f'    <td data-label="{place}">{escape(a.place)}</td>\n'
+            f'    <td data-label="{category}" class="nowrap">{escape(a.category_name)}</td>\n'
+            f'    <td data-label="{place}" class="nowrap">{escape(a.place)}</td>\n'
             f'    <td data-label="{status}" class="nowrap"><span class="status status-{escape(a.status)}">'
             f'{escape(a.status_label)}</span></td>\n'
-            f'    <td data-label="{handler}">{who}</td>\n'
+            f'    <td data-label="{handler}" class="handler-cell">{who}</td>\n'
             f'    <td data-label="{submitted}" class="nowrap">{escape(a.submitted_local)}</td>\n'
-            f'    <td data-label="{due}" class="nowrap">{escape(a.due_local)}{late}</td>\n'
+            f'    <td data-label="{due}"><span class="nowrap">{escape(a.due_local)}</span>{late}</td>\n'
             f'  </tr>'
         )
     return mark_safe("".join(out))
@@ -289,7 +296,8 @@ def _rows_html(rows) -> str:
 # joins per row (planning those cost more than running the query).
 LIST_FIELDS = (
     "id", "number", "title", "category_id", "channel", "status", "due_state", "node_id", "owner_node_id",
-    "handler_node_id", "handler_unit_id", "submitted_at", "resolve_due", "deadline_unconfirmed", "return_count",
+    "handler_node_id", "handler_unit_id", "submitted_at", "response_due", "resolve_due", "deadline_unconfirmed",
+    "return_count",
 )
 
 
@@ -312,6 +320,7 @@ def _list_rows(values, categories: dict[int, str]) -> list[SimpleNamespace]:
     for v in values:
         row = SimpleNamespace(pk=v[0], **dict(zip(LIST_FIELDS, v)))
         row.submitted_at, row.resolve_due = _aware(row.submitted_at), _aware(row.resolve_due)
+        row.response_due = _aware(row.response_due)
         place, node_name, unit_name = v[n:n + 3]
         row.category_name = categories.get(row.category_id, "")
         row.place = place or ""
@@ -638,6 +647,7 @@ def detail_context(request, appeal: Appeal) -> dict:
     context = {
         "appeal": appeal,
         "status_label": Status(appeal.status).label,
+        "response_late": appeal.status in _UNACCEPTED and appeal.response_due < timezone.now(),
         "channel_label": Channel(appeal.channel).label if appeal.channel in Channel.values else appeal.channel,
         "satisfaction_label": Satisfaction(appeal.satisfaction).label if appeal.satisfaction else "",
         "attributes": _attributes(appeal),
