@@ -99,21 +99,27 @@ def test_appeals_not_accepted_by_their_response_deadline_are_marked(as_role, tre
     actions.appeal_dispatch(appeal=taken, by=staff, to_node=tree.grid_a1)
     actions.appeal_accept(appeal=taken, by=worker)
     fresh = file(tree, cats, title="刚登记", description="刚刚登记的诉求")
+    returned = file(tree, cats, title="退回重派", description="签收后退回，又派出去了")
+    actions.appeal_dispatch(appeal=returned, by=staff, to_node=tree.grid_a1)
+    actions.appeal_accept(appeal=returned, by=worker)  # on time: the response is done
+    actions.appeal_return(appeal=returned, by=worker, reason="不属于本网格")
+    actions.appeal_dispatch(appeal=returned, by=staff, to_node=tree.grid_a1)
     past = timezone.now() - dt.timedelta(minutes=1)
-    Appeal.objects.filter(pk__in=[waiting.pk, sent.pk, taken.pk]).update(response_due=past)
+    Appeal.objects.filter(pk__in=[waiting.pk, sent.pk, taken.pk, returned.pk]).update(response_due=past)
 
     def marked(response) -> set[int]:
         rows = re.findall(r'<tr data-appeal="(\d+)"(.*?)</tr>', text(response), re.S)
         return {int(pk) for pk, row in rows if 'data-due="response"' in row}
 
     listed = as_role(Role.COMMUNITY_STAFF).get(reverse("appeals:list"))
-    assert marked(listed) == {waiting.pk, sent.pk}  # the accepted one responded; the fresh one has time
+    # the accepted ones responded (the returned one too, on time, before it came back); the fresh one has time
+    assert marked(listed) == {waiting.pk, sent.pk}
     assert "not accepted in time" in text(listed)
     assert marked(as_role(Role.COMMUNITY_STAFF).get(reverse("appeals:queue", args=["dispatch"]))) == {waiting.pk}
     assert marked(as_role(Role.GRID_WORKER).get(reverse("appeals:queue", args=["handle"]))) == {sent.pk}
     page = as_role(Role.COMMUNITY_STAFF).get(reverse("appeals:detail", args=[sent.pk]))
     assert 'data-due="response"' in text(page)
-    for other in (taken, fresh):
+    for other in (taken, fresh, returned):
         assert 'data-due="response"' not in text(as_role(Role.COMMUNITY_STAFF).get(reverse("appeals:detail", args=[other.pk])))
 
 

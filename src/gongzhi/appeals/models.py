@@ -134,6 +134,13 @@ OPEN_STATUSES = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED, Status.RE
 ENDED_STATUSES = (Status.CLOSED, Status.VOIDED, Status.MERGED)
 
 
+def response_overdue(status: str, responded_on_time: bool | None, response_due, now) -> bool:
+    """Waiting for its first acceptance (签收) past the response deadline: accepting it now would count as a
+    late response (``actions.appeal_accept``). An appeal accepted once and back in a queue after a return or
+    a reopen has responded already."""
+    return responded_on_time is None and status in (Status.SUBMITTED, Status.DISPATCHED) and now > response_due
+
+
 class DueState(models.TextChoices):
     NORMAL = "normal", _("On time")
     DUE_SOON = "due_soon", _("Due soon")

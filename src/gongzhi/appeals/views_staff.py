@@ -55,6 +55,7 @@ from .models import (
     DueState,
     Satisfaction,
     Status,
+    response_overdue,
 )
 
 PAGE_SIZE = 25
@@ -217,7 +218,6 @@ def _text_q(text: str) -> Q:
 
 
 _ACTIVE = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED)
-_UNACCEPTED = (Status.SUBMITTED, Status.DISPATCHED)
 
 
 def _label_rows(rows: list[Appeal]) -> None:
@@ -239,8 +239,7 @@ def _row_labels(rows) -> None:
     now = timezone.now()
     base = reverse("appeals:detail", args=[0])[:-2]
     for a in rows:
-        # Not accepted (签收) yet and past the response deadline: the dispatcher's and handler's first worry.
-        a.response_late = a.status in _UNACCEPTED and a.response_due < now
+        a.response_late = response_overdue(a.status, a.responded_on_time, a.response_due, now)
         a.url = f"{base}{a.pk}/"
         a.status_label = statuses.get(a.status, a.status)
         late = a.status in _ACTIVE and a.due_state != DueState.NORMAL
@@ -296,8 +295,8 @@ def _rows_html(rows) -> str:
 # joins per row (planning those cost more than running the query).
 LIST_FIELDS = (
     "id", "number", "title", "category_id", "channel", "status", "due_state", "node_id", "owner_node_id",
-    "handler_node_id", "handler_unit_id", "submitted_at", "response_due", "resolve_due", "deadline_unconfirmed",
-    "return_count",
+    "handler_node_id", "handler_unit_id", "submitted_at", "response_due", "responded_on_time", "resolve_due",
+    "deadline_unconfirmed", "return_count",
 )
 
 
@@ -647,7 +646,7 @@ def detail_context(request, appeal: Appeal) -> dict:
     context = {
         "appeal": appeal,
         "status_label": Status(appeal.status).label,
-        "response_late": appeal.status in _UNACCEPTED and appeal.response_due < timezone.now(),
+        "response_late": response_overdue(appeal.status, appeal.responded_on_time, appeal.response_due, timezone.now()),
         "channel_label": Channel(appeal.channel).label if appeal.channel in Channel.values else appeal.channel,
         "satisfaction_label": Satisfaction(appeal.satisfaction).label if appeal.satisfaction else "",
         "attributes": _attributes(appeal),

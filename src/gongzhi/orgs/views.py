@@ -521,6 +521,7 @@ def _options(items, selected: str = "") -> str:
 
 
 _UPPER_KINDS = (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY)
+_NODE_FIELDS = ("pk", "name", "depth", "path", "kind")  # what the list pages read of a node
 
 
 def _listed_nodes(user) -> tuple[int, list[tuple]]:
@@ -532,8 +533,7 @@ def _listed_nodes(user) -> tuple[int, list[tuple]]:
 
     def read():
         listed = Q(kind__in=_UPPER_KINDS) | Q(depth__lte=top + 1)
-        return list(selectors.nodes(user).filter(listed).order_by("path")
-                    .values_list("pk", "name", "depth", "path", "kind"))
+        return list(selectors.nodes(user).filter(listed).order_by("path").values_list(*_NODE_FIELDS))
 
     return top, process_cache.get(process_cache.scope_key(user, "area-nodes"), read)
 
@@ -549,12 +549,11 @@ def _area_nodes(user, wanted: set[int], *, options: bool, selected: int | None =
     if not options and not wanted:
         return [], {}
     top, rows = _listed_nodes(user)
-    found = {pk: (pk, name, depth, path, kind) for pk, name, depth, path, kind in rows if pk in wanted}
+    found = {row[0]: row for row in rows if row[0] in wanted}
     if len(found) < len(wanted):
         found.update((row[0], row) for row in selectors.nodes(user).filter(pk__in=wanted - found.keys())
-                     .values_list("pk", "name", "depth", "path", "kind"))
-    found = {pk: OrgNode(pk=pk, name=name, depth=depth, path=path, kind=kind)
-             for pk, (_pk, name, depth, path, kind) in found.items()}
+                     .values_list(*_NODE_FIELDS))
+    found = {pk: OrgNode(**dict(zip(_NODE_FIELDS, row))) for pk, row in found.items()}
     if not options:
         return [], found
     if selected in found and all(row[0] != selected for row in rows):
