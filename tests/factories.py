@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from gongzhi.accounts.actions import role_assign
 from gongzhi.accounts.models import User
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.pii import id_check_char
 from gongzhi.orgs import actions
 from gongzhi.orgs.models import Building, Compound, NodeKind, PartyOrgKind, Unit, UnitKind, UnitService

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions
 from gongzhi.appeals.models import Appeal, AppealRequest, Channel, Status
 

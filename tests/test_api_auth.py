@@ -5,7 +5,7 @@ from django.conf import settings
 from django.test import Client
 
 from gongzhi.accounts.models import ApiToken
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent
 
 from .factories import PASSWORD, make_user

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent
 from gongzhi.core.pii import encrypt, mask_phone
 from gongzhi.orgs import actions

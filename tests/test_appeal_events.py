@@ -5,7 +5,7 @@ import pytest
 from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions
 from gongzhi.appeals.models import Appeal, Channel, Status
 from gongzhi.dashboards import rollups

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions, routing, selectors
 from gongzhi.appeals.actions import TransitionError
 from gongzhi.appeals.models import AppealFollower, AppealRequest, Channel, RoutingRule, Status

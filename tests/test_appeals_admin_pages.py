@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import routing
 from gongzhi.appeals.models import Category, DeadlinePolicy, RoutingRule
 from gongzhi.core import workdays

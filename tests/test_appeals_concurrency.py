@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import translation
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions
 from gongzhi.appeals.actions import TransitionError
 from gongzhi.appeals.models import Appeal, Channel, Status

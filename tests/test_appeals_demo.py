@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gongzhi.accounts.models import User
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions, policies, routing, selectors
 from gongzhi.appeals import demo_texts as T
 from gongzhi.appeals.defaults import ensure_default_categories, leaf_codes
@@ -192,7 +192,7 @@ def test_deadlines_and_due_states_are_consistent(history):
             if a.resolve_due + dt.timedelta(minutes=5) <= NOW:
                 assert a.escalated_at is not None and a.events.filter(kind="escalate").exists()
     # The deadline sweep finds nothing left to do.
-    from gongzhi.appeals.sweep import sweep
+    from gongzhi.appeals.actions.sweep import sweep
 
     counts = sweep(now=NOW)
     assert counts["cleared"] == counts["due_soon"] == counts["overdue"] == 0

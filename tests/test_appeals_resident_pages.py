@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions
 from gongzhi.appeals.models import Appeal, AppealFollower, Channel, Status, photo_extension
 from gongzhi.core.models import AuditEvent

@@ -9,9 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions
-from gongzhi.appeals import views_staff
+from gongzhi.appeals.views import staff as views_staff
 from gongzhi.appeals.models import Appeal, AppealRequest, Category, Channel, DueState, RoutingRule, Status
 from gongzhi.core.models import AuditEvent
 from gongzhi.orgs.models import Unit, UnitKind

@@ -21,7 +21,7 @@ from django.core.management import CommandError, call_command, load_command_clas
 from django_tasks import TaskResultStatus, task
 
 from gongzhi.accounts.models import RoleAssignment, User
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.demo import DEMO_PASSWORD
 from gongzhi.core.models import AuditEvent
 

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 
 from .factories import make_user
 from .test_metrics import D1, D2, county, loop, story  # noqa: F401  (the story and its fixtures)

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gongzhi.accounts.models import RoleAssignment, User
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.demo import DEMO_PASSWORD, FULL, DemoError, ensure_demo_accounts, generate, plan_county, targets
 from gongzhi.core.models import AuditEvent
 from gongzhi.core.pii import decrypt, id_number_hash, normalize_phone, parse_id_number

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent
 from gongzhi.orgs import imports
 from gongzhi.orgs.models import Household, Resident

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 
 import gongzhi
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.orgs.models import CareGroup
 
 SRC = Path(gongzhi.__file__).resolve().parent

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent, ImportJob
 from gongzhi.orgs import imports
 from gongzhi.orgs.models import CareTag, Entrance, Household, Resident

@@ -2,7 +2,7 @@
 
 import io
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.excel import read_sheet
 from gongzhi.core.models import AuditEvent
 from gongzhi.dashboards.ledger import COLUMNS, FIGURES_SHEET, SHEET

@@ -9,8 +9,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.http import Http404
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions
+from gongzhi.appeals.actions import loop as appeal_loop
 from gongzhi.appeals.models import Appeal, Channel, Status
 from gongzhi.core.scoping import under
 from gongzhi.dashboards import rollups
@@ -32,7 +33,7 @@ def at(day, hour, minute=0):
 def loop(tree, monkeypatch, django_capture_on_commit_callbacks):
     """Runs an action at a given local time, then its after-commit listeners (the roll-up)."""
     clock = {"now": at(D1, 9)}
-    monkeypatch.setattr(actions, "_now", lambda: clock["now"])
+    monkeypatch.setattr(appeal_loop, "_now", lambda: clock["now"])
 
     def run(when, fn, **kwargs):
         clock["now"] = when

@@ -12,7 +12,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions as appeals
 from gongzhi.appeals import policies
 from gongzhi.appeals.models import AppealFollower, Channel

@@ -11,9 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Role
-from gongzhi.appeals import actions, clients, open311
-from gongzhi.appeals.models import Appeal, Category, Channel, Open311Client, Status
+from gongzhi.core.access import Role
+from gongzhi.appeals import actions, open311
+from gongzhi.appeals.actions import open311 as clients
+from gongzhi.appeals.models import OPEN_STATUSES, Appeal, Category, Channel, Open311Client, Status
 from gongzhi.core.models import AuditEvent
 from gongzhi.core.pii import decrypt
 
@@ -438,7 +439,7 @@ def test_status_mapping_covers_every_state(client, tree, cats):
         found = r.json()[0]
         assert (found["status"], found["status_notes"]) == (want_status, want_notes.format(main=main.number)), status
     # The table matches the model's own split of open and ended states.
-    assert {s for s, (o, _n) in STATUS_NOTES.items() if o == "open"} == set(actions.OPEN_STATUSES)
+    assert {s for s, (o, _n) in STATUS_NOTES.items() if o == "open"} == set(OPEN_STATUSES)
 
 
 def test_status_notes_in_chinese_by_default(client, tree, cats):

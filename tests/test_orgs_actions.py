@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent
 from gongzhi.orgs import actions
 from gongzhi.orgs.models import CareTag, Household, NodeKind, OrgNode, Relocation, Resident

@@ -3,7 +3,9 @@
 import pytest
 from django.http import Http404
 
-from gongzhi.accounts.roles import Perm, Role
+from gongzhi.core.access import Role
+
+from gongzhi.appeals.permissions import Perm
 from gongzhi.orgs import selectors
 
 

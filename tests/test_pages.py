@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent
 from gongzhi.orgs import actions
 from gongzhi.orgs import views as org_views

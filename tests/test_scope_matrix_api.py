@@ -13,7 +13,9 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from gongzhi.accounts.roles import ROLE_PERMS, Perm, Role
+from gongzhi.core.access import ROLE_PERMS, Role
+
+from gongzhi.appeals.permissions import Perm
 from gongzhi.orgs import actions
 from gongzhi.orgs.models import (
     Building,

@@ -11,7 +11,9 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
-from gongzhi.accounts.roles import ROLE_PERMS, Perm, Role
+from gongzhi.core.access import ROLE_PERMS, Role
+
+from gongzhi.appeals.permissions import Perm
 from gongzhi.appeals import actions, policies
 from gongzhi.appeals.actions import ALLOWED_FROM
 from gongzhi.appeals.models import Appeal, AppealFollower, Channel

@@ -10,7 +10,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from gongzhi.accounts.roles import ROLE_PERMS, Perm, Role
+from gongzhi.core.access import ROLE_PERMS, Role
+
+from gongzhi.appeals.permissions import Perm
 from gongzhi.appeals import actions
 from gongzhi.appeals.models import Appeal, Channel, RoutingRule, Status
 

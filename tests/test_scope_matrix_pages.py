@@ -6,7 +6,9 @@ Expectations come from ``ROLE_PERMS`` and the tree (where each role is held), ne
 import pytest
 from django.urls import reverse
 
-from gongzhi.accounts.roles import ROLE_PERMS, Perm, Role
+from gongzhi.core.access import ROLE_PERMS, Role
+
+from gongzhi.appeals.permissions import Perm
 from gongzhi.orgs.models import Building, Compound, Household, OrgNode, PartyOrganization, Resident, Unit
 
 

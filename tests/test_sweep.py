@@ -8,10 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions as appeals
 from gongzhi.appeals.models import Appeal, AppealEvent, Channel, DueState, Status
-from gongzhi.appeals.sweep import sweep
+from gongzhi.appeals.actions.sweep import sweep
 from gongzhi.appeals.tasks import deadline_sweep
 from gongzhi.core.models import AuditEvent
 from gongzhi.notify.models import Notice

@@ -80,7 +80,7 @@ def test_admin_calendar_table_wins_and_confirms():
 def test_calendar_edits_limited_to_county_admins(tree):
     from django.core.exceptions import PermissionDenied
 
-    from gongzhi.accounts.roles import Role
+    from gongzhi.core.access import Role
 
     with pytest.raises(PermissionDenied):
         actions.calendar_day_set(date=dt.date(2027, 2, 1), is_workday=False, by=tree.users[Role.COMMUNITY_STAFF])

@@ -15,7 +15,8 @@ from ninja.openapi.docs import Swagger
 from ninja.responses import NinjaJSONEncoder
 
 from gongzhi.accounts.api import router as accounts_router
-from gongzhi.core.api import BearerToken, SessionCookie
+from gongzhi.accounts.auth import BearerToken
+from gongzhi.core.api import SessionCookie
 from gongzhi.orgs.api import router as orgs_router
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"

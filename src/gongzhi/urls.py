@@ -4,9 +4,10 @@ from django.urls import include, path
 
 from gongzhi.api import api
 from gongzhi.core import views as core_views
+from gongzhi.orgs import views as orgs_views
 
 urlpatterns = [
-    path("", core_views.home, name="home"),
+    path("", orgs_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("gongzhi.accounts.urls")),
     path("core/", include("gongzhi.core.urls")),

@@ -7,7 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions
 from gongzhi.appeals.models import Appeal, Channel, Status
 

@@ -8,7 +8,7 @@ import zlib
 import pytest
 from playwright.sync_api import expect
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions
 from gongzhi.appeals.models import Appeal, Channel, DueState, RoutingRule, Status
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -4,7 +4,7 @@ no console errors, nothing wider than a phone; screenshots for a human to look a
 import pytest
 from playwright.sync_api import expect
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 
 from ..test_metrics import loop, story  # noqa: F401  (the story and its fixtures)
 

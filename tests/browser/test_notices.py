@@ -5,7 +5,7 @@ menu closed, a dot on the menu button shows there is something unread."""
 import pytest
 from playwright.sync_api import expect
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.notify.models import Notice
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.orgs.models import PATH_LENGTH, OrgNode, Unit
 
-from .roles import ROLE_PERMS, Role
+from gongzhi.core.access import ROLE_PERMS, Role
 
 
 class User(AbstractUser):

@@ -16,7 +16,8 @@ from ninja import Query, Router
 from ninja.pagination import paginate
 from ninja.responses import Status as HttpStatus
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.core.workdays import day_start
+from gongzhi.appeals.permissions import Perm
 from gongzhi.core.api import READ_ERRORS, WRITE_ERRORS, ErrorOut, Page
 from gongzhi.core.scoping import under
 from gongzhi.orgs import selectors as org_selectors
@@ -75,9 +76,6 @@ def _category_ids(code: str) -> set[int]:
         grew = bool(more)
     return found
 
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
 
 _QUEUES = {"dispatch": selectors.to_dispatch, "handle": selectors.to_handle, "verify": selectors.to_verify}
@@ -184,9 +182,9 @@ def appeal_list(request, filters: Query[AppealFilterIn]):
     if filters.handler_unit is not None:
         qs = qs.filter(handler_unit_id=filters.handler_unit)
     if filters.date_from:
-        qs = qs.filter(submitted_at__gte=_day_start(filters.date_from))
+        qs = qs.filter(submitted_at__gte=day_start(filters.date_from))
     if filters.date_to:
-        qs = qs.filter(submitted_at__lt=_day_start(filters.date_to + dt.timedelta(days=1)))
+        qs = qs.filter(submitted_at__lt=day_start(filters.date_to + dt.timedelta(days=1)))
     if q := filters.q.strip():
         qs = qs.filter(Q(number=q) | Q(title__icontains=q) | Q(description__icontains=q))
     return qs.order_by("-submitted_at", "-id")

@@ -8,6 +8,7 @@ class AppealsConfig(AppConfig):
     verbose_name = _("Appeals")
 
     def ready(self):
+        from . import permissions  # noqa: F401  (declares this app's permissions and grants)
         from gongzhi.core import process_cache
 
         from .models import Category

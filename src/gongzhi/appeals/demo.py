@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from gongzhi.accounts.models import RoleAssignment, User
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core import audit, workdays
 from gongzhi.core.demo import data, people
 from gongzhi.core.demo.accounts import ensure_demo_accounts
@@ -49,7 +49,7 @@ from .models import (
     Status,
     TimeUnit,
 )
-from .sweep import sweep
+from .actions.sweep import sweep
 
 PER_MONTH = 1000  # appeals a month at scale 1: about 6,000 in six months for 20,000 residents
 MIN_APPEALS = 150  # however small the scale: enough for every state, channel and category

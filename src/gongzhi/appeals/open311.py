@@ -35,7 +35,8 @@ from gongzhi.core.pii import mask_id_number, mask_phone
 from gongzhi.core.scoping import under
 from gongzhi.orgs.models import Building, Compound, NodeKind, OrgNode
 
-from . import clients, routing
+from . import routing
+from .actions import open311 as clients
 from .models import ENDED_STATUSES, Appeal, AppealEvent, Category, Status, TimeUnit
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"

@@ -2,7 +2,8 @@
 
 from django.urls import path, re_path
 
-from . import open311, views_open311_admin
+from . import open311
+from .views import open311_admin as views_open311_admin
 
 app_name = "open311"
 _FMT = r"\.(?P<fmt>json|xml)$"

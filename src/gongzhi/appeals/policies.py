@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
-from gongzhi.accounts.roles import ROLE_PERMS, Perm, Role
+from gongzhi.core.access import ROLE_PERMS, UNIT_ROLES, Role
+
+from gongzhi.appeals.permissions import Perm
 
 from .models import Appeal
 
@@ -30,7 +32,6 @@ def unit_ids(user) -> set[int]:
     }
 
 
-UNIT_ROLES = (Role.DEPARTMENT_HANDLER, Role.PARTNER_CONTACT)
 
 
 def handle_paths(user) -> list[str]:

@@ -14,7 +14,7 @@ from django.db.models.lookups import Exact
 from django.http import Http404
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.appeals.permissions import Perm
 from gongzhi.core import process_cache
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs.models import NodeKind, OrgNode

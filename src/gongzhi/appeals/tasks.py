@@ -6,6 +6,6 @@ from django_tasks import task
 @task()
 def deadline_sweep() -> dict:
     """Mark due-soon / overdue appeals and escalate overdue ones; idempotent (see ``sweep``)."""
-    from .sweep import sweep
+    from .actions.sweep import sweep
 
     return sweep()

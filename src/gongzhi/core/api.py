@@ -1,4 +1,6 @@
-"""API plumbing shared by every app's router: authentication, pagination and the error schema."""
+"""API plumbing shared by every app's router: session authentication, pagination and the error schema.
+
+Token authentication is the accounts app's (``accounts.api.BearerToken``)."""
 
 from __future__ import annotations
 
@@ -6,16 +8,7 @@ from typing import Any
 
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
-from ninja.security import HttpBearer, SessionAuth
-
-
-class BearerToken(HttpBearer):
-    """``Authorization: Bearer <token>`` for scripts and mobile clients; tokens come from ``POST /auth/token``."""
-
-    def authenticate(self, request, token):
-        from gongzhi.accounts.actions import token_user
-
-        return token_user(token)
+from ninja.security import SessionAuth
 
 
 class SessionCookie(SessionAuth):

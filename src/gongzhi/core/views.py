@@ -1,4 +1,4 @@
-"""Home (sends each user to the page their roles call for), the audit log and the health check."""
+"""The audit log and the health check."""
 
 from __future__ import annotations
 
@@ -11,41 +11,23 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import connection
 from django.db.models import Q
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from gongzhi.accounts.roles import Perm, Role
+
+from gongzhi.core.workdays import day_start
+from gongzhi.core.access import Perm
 
 from .models import AuditEvent
 from .scoping import scoped
 
 AUDIT_PAGE_SIZE = 50
-# Roles whose work is the whole area rather than one grid's rounds.
-_AREA_ROLES = (Role.COUNTY_ADMIN, Role.SUBDISTRICT_STAFF, Role.COMMUNITY_STAFF)
 # Audit keys that are not fields of the object's model: personal data (stored as *_masked) and tag lists.
 _CHANGE_LABELS = {"id_number": _("ID number"), "phone": _("Phone"), "care_groups": _("Care groups")}
 _CHANGE_CHOICES = {"care_groups": ("orgs.CareTag", "group")}
-
-
-@login_required
-def home(request):
-    """Grid workers to their mobile page, other staff to their top node, residents to their household."""
-    from gongzhi.orgs.selectors import node_roots
-
-    user = request.user
-    if user.has_role(Role.GRID_WORKER) and not user.has_role(*_AREA_ROLES):
-        return redirect("orgs:mobile")
-    if user.can(Perm.PLACES_VIEW):
-        roots = node_roots(user)
-        if len(roots) == 1:
-            return redirect("orgs:node", pk=roots[0].pk)
-        return redirect("orgs:tree")
-    if user.has_role(Role.RESIDENT):
-        return redirect("orgs:mine")
-    return render(request, "core/home.html")
 
 
 class AuditFilterForm(forms.Form):
@@ -62,9 +44,6 @@ class AuditFilterForm(forms.Form):
         self.fields["object_type"].choices = [("", _("Any"))] + [(t, t) for t in object_types]
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
 
 def _audit_filter(qs, data: dict):
     if data.get("actor"):
@@ -74,9 +53,9 @@ def _audit_filter(qs, data: dict):
     if data.get("object_type"):
         qs = qs.filter(object_type=data["object_type"])
     if data.get("date_from"):
-        qs = qs.filter(at__gte=_day_start(data["date_from"]))
+        qs = qs.filter(at__gte=day_start(data["date_from"]))
     if data.get("date_to"):
-        qs = qs.filter(at__lt=_day_start(data["date_to"] + dt.timedelta(days=1)))
+        qs = qs.filter(at__lt=day_start(data["date_to"] + dt.timedelta(days=1)))
     if data.get("reason"):
         qs = qs.filter(reason__icontains=data["reason"])
     return qs

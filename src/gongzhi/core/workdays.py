@@ -23,6 +23,11 @@ DEFAULT_OFFICE_HOURS = ((dt.time(9, 0), dt.time(12, 0)), (dt.time(13, 30), dt.ti
 _CACHE_SECONDS = 60
 
 
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in the site's time zone (the lower bound of a date filter)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
 def office_hours():
     return getattr(settings, "GONGZHI_OFFICE_HOURS", DEFAULT_OFFICE_HOURS)
 

@@ -12,7 +12,7 @@ from django.db.models import QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.appeals.permissions import Perm
 from gongzhi.appeals.models import Appeal
 from gongzhi.core.scoping import get_scoped, past_subtree, scoped, under
 from gongzhi.orgs.models import NodeKind, OrgNode

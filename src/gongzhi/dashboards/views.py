@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.appeals.permissions import Perm
 from gongzhi.core.excel import XLSX_CONTENT_TYPE
 from gongzhi.orgs.selectors import node_ancestors
 

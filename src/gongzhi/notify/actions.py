@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from gongzhi.accounts.models import User
-from gongzhi.accounts.roles import Perm
+from gongzhi.appeals.permissions import Perm
 from gongzhi.appeals.models import Appeal, AppealEvent, AppealFollower
 from gongzhi.core import audit
 from gongzhi.core.pii import encrypt

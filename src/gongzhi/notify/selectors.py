@@ -22,7 +22,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from gongzhi.accounts.models import RoleAssignment, User
-from gongzhi.accounts.roles import ROLE_PERMS, Perm, Role
+from gongzhi.core.access import ROLE_PERMS, UNIT_ROLES, Role
+from gongzhi.appeals.permissions import Perm
 from gongzhi.appeals.models import Appeal, AppealFollower
 from gongzhi.appeals.routing import ancestor_paths
 from gongzhi.core.scoping import get_scoped, scoped
@@ -31,7 +32,6 @@ from gongzhi.orgs.models import OrgNode
 from .models import Notice, WebhookEndpoint
 
 AREA_ROLES = (Role.COMMUNITY_STAFF, Role.SUBDISTRICT_STAFF, Role.COUNTY_ADMIN)
-UNIT_ROLES = (Role.DEPARTMENT_HANDLER, Role.PARTNER_CONTACT)
 # Roles that handle what is dispatched to an org node. Unit roles grant APPEALS_HANDLE too, but only for
 # their unit's appeals, wherever their assignment's node is (as appeals.policies.handle_paths says).
 NODE_HANDLER_ROLES = tuple(r for r, perms in ROLE_PERMS.items() if Perm.APPEALS_HANDLE in perms and r not in UNIT_ROLES)

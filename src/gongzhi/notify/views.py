@@ -14,7 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.appeals.permissions import Perm
 
 from . import actions, selectors
 from .forms import WebhookForm

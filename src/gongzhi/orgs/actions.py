@@ -13,7 +13,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.orgs.permissions import Perm
 from gongzhi.core import audit
 from gongzhi.core.pii import (
     PIIError,

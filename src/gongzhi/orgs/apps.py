@@ -8,6 +8,7 @@ class OrgsConfig(AppConfig):
     verbose_name = _("Organisation and registry")
 
     def ready(self):
+        from . import permissions  # noqa: F401  (declares this app's permissions and grants)
         from gongzhi.core import process_cache
 
         from .models import OrgNode, Unit, UnitService

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.orgs.permissions import Perm
 from gongzhi.core import audit, excel
 from gongzhi.core.pii import decrypt
 from gongzhi.core.scoping import scoped, under

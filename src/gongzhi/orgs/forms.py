@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.orgs.permissions import Perm
 from gongzhi.core.scoping import scoped
 
 from .models import CareGroup, Gender, Household, NodeKind, OrgNode, Relation, ResidencyType

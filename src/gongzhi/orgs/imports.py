@@ -30,7 +30,9 @@ from django.utils.translation import gettext_lazy, ngettext
 from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from gongzhi.accounts.roles import Perm, Role
+from gongzhi.core.access import Role
+
+from gongzhi.orgs.permissions import Perm
 from gongzhi.core import excel
 from gongzhi.core.audit import clean_changes
 from gongzhi.core.models import AuditEvent, ImportJob

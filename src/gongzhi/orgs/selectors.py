@@ -8,7 +8,10 @@ import re
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Perm, Role
+from gongzhi.core.access import Role
+
+from .permissions import Perm
+from gongzhi.core import process_cache
 from gongzhi.core.counting import capped_count
 from gongzhi.core.pii import PIIError, blind_index, normalize_id_number, normalize_phone
 from gongzhi.core.scoping import get_scoped, scope_q, scoped, under
@@ -300,3 +303,47 @@ def unit_get(user, pk) -> Unit:
         from django.http import Http404
 
         raise Http404("not found") from None
+
+
+# --- the area filter of the list pages ---------------------------------------------------------
+
+
+_UPPER_KINDS = (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY)
+_NODE_FIELDS = ("pk", "name", "depth", "path", "kind")  # what the list pages read of a node
+
+
+def _listed_nodes(user) -> tuple[int, list[tuple]]:
+    """The area filter's choices, kept a short while (``process_cache``): the user's top depth and, in path
+    order, (pk, name, depth, path, kind) of their top nodes and their children and everything down to
+    community level (a county's thousand grids would swamp the list; a grid is reached from its community's
+    page)."""
+    top = min((len(p) // OrgNode.steplen for p in user.paths_with(Perm.PLACES_VIEW)), default=1)
+
+    def read():
+        listed = Q(kind__in=_UPPER_KINDS) | Q(depth__lte=top + 1)
+        return list(nodes(user).filter(listed).order_by("path").values_list(*_NODE_FIELDS))
+
+    return top, process_cache.get(process_cache.scope_key(user, "area-nodes"), read)
+
+
+def area_nodes(user, wanted: set[int], *, options: bool, selected: int | None = None
+                ) -> tuple[list[tuple], dict[int, OrgNode]]:
+    """The area filter's options (with ``options``: ``_listed_nodes`` indented by depth, the ``selected``
+    area last when it is deeper) and the nodes picked in the page's filters (``wanted``), in the user's
+    scope: found among the listed ones, else looked up (one query, only for a picked grid or micro-grid).
+
+    Returns the options as (pk, label) and the wanted nodes found, by pk; a wanted node that is missing
+    or out of scope is simply not found (the caller answers 404, as ``node_get`` does)."""
+    if not options and not wanted:
+        return [], {}
+    top, rows = _listed_nodes(user)
+    found = {row[0]: row for row in rows if row[0] in wanted}
+    if len(found) < len(wanted):
+        found.update((row[0], row) for row in nodes(user).filter(pk__in=wanted - found.keys())
+                     .values_list(*_NODE_FIELDS))
+    found = {pk: OrgNode(**dict(zip(_NODE_FIELDS, row))) for pk, row in found.items()}
+    if not options:
+        return [], found
+    if selected in found and all(row[0] != selected for row in rows):
+        rows = [*rows, (selected, found[selected].name, found[selected].depth)]
+    return [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, *_rest in rows], found

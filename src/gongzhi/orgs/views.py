@@ -19,8 +19,9 @@ from django.utils.translation import pgettext
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from gongzhi.accounts.roles import Perm
-from gongzhi.core import process_cache
+from gongzhi.core.access import Role
+from gongzhi.orgs.permissions import Perm
+from gongzhi.core import pages
 from gongzhi.core.counting import capped_count
 from gongzhi.core.scoping import scoped, under
 
@@ -53,6 +54,8 @@ PAGE_SIZE = 25
 COUNT_CAP = 1000
 CARE_LIST_CAP = 200  # the mobile page: a grid's whole visiting list
 NODE_CARE_CAP = 50  # the node page: a preview; the resident list filters by care group
+# Roles whose work is the whole area rather than one grid's rounds.
+_AREA_ROLES = (Role.COUNTY_ADMIN, Role.SUBDISTRICT_STAFF, Role.COMMUNITY_STAFF)
 
 _FIGURES = [
     ("subdistricts", gettext_lazy("Subdistricts"), NodeKind.SUBDISTRICT),
@@ -68,12 +71,6 @@ _FIGURES = [
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _need(user, perm: str):
-    """List pages: a role without the permission anywhere is refused outright (403)."""
-    if not user.can(perm):
-        raise PermissionDenied
 
 
 def _crumbs(user, node: OrgNode, include_self: bool = True) -> list[dict]:
@@ -107,20 +104,6 @@ def _child_resident_counts(node: OrgNode) -> dict[str, int]:
     return dict(rows)
 
 
-def _offset_page(request, qs, size: int, param: str = "page"):
-    """One page of a small list without a COUNT: fetch one row more to know whether a next page exists."""
-    try:
-        number = max(1, int(request.GET.get(param, 1)))
-    except ValueError:
-        number = 1
-    rows = list(qs[(number - 1) * size: number * size + 1])
-    return {
-        "rows": rows[:size], "number": number, "param": param,
-        "has_prev": number > 1, "has_next": len(rows) > size,
-        "prev": number - 1, "next": number + 1,
-    }
-
-
 def _household_node(household: Household) -> OrgNode:
     """The node a household sits in: its micro-grid when it has one, else its grid."""
     return household.micro_grid if household.micro_grid_id else household.grid
@@ -135,23 +118,20 @@ def _relocations(**where) -> list[Relocation]:
     )
 
 
-def _partial_or_page(request, template: str, partial: str, context: dict):
-    """An htmx request gets only the named partial; history restores and plain requests the page."""
-    if request.htmx and not request.htmx.history_restore_request:
-        response = render(request, f"{template}#{partial}", context)
-    else:
-        response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
-def _form_errors(form, exc: Exception):
-    """Show an action's ValidationError / PermissionDenied on the form (nothing was written: atomic)."""
-    if isinstance(exc, ValidationError):
-        for message in exc.messages:
-            form.add_error(None, message)
-    else:
-        form.add_error(None, str(exc) or _("You may not do this here."))
+@login_required
+def home(request):
+    """Grid workers to their mobile page, other staff to their top node, residents to their household."""
+    user = request.user
+    if user.has_role(Role.GRID_WORKER) and not user.has_role(*_AREA_ROLES):
+        return redirect("orgs:mobile")
+    if user.can(Perm.PLACES_VIEW):
+        roots = selectors.node_roots(user)
+        if len(roots) == 1:
+            return redirect("orgs:node", pk=roots[0].pk)
+        return redirect("orgs:tree")
+    if user.has_role(Role.RESIDENT):
+        return redirect("orgs:mine")
+    return render(request, "core/home.html")
 
 
 # --- tree and nodes ---------------------------------------------------------------------------
@@ -159,7 +139,7 @@ def _form_errors(form, exc: Exception):
 
 @login_required
 def tree(request):
-    _need(request.user, Perm.PLACES_VIEW)
+    pages.need(request.user, Perm.PLACES_VIEW)
     return render(request, "orgs/tree.html", {"children": selectors.node_roots(request.user)})
 
 
@@ -195,7 +175,7 @@ def node_detail(request, pk):
             .annotate(n_households=Count("households", filter=under(node.path, "households__org_path")))
             .order_by("compound__name", "name")
         )
-        context["households"] = _offset_page(
+        context["households"] = pages.offset_page(
             request,
             selectors.households(user).filter(in_node).annotate(n_members=Count("members")).order_by("address", "id"),
             50, "hp",
@@ -298,7 +278,7 @@ def resident_reveal(request, pk):
                 resident=resident, by=user, field=field, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
     return render(request, "orgs/_pii.html", context)
 
 
@@ -322,7 +302,7 @@ def resident_edit(request, pk):
                 care_groups=data["care_groups"],
             )
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
             resident = selectors.resident_get(user, pk)  # the action changed the instance before failing
         else:
             messages.success(request, _("Saved."))
@@ -345,7 +325,7 @@ def household_move(request, pk):
                 household=household, to_node=form.cleaned_data["to_node"], by=user, reason=form.cleaned_data["reason"]
             )
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
             household = selectors.household_get(user, pk)
         else:
             messages.success(request, _("The household was moved."))
@@ -381,7 +361,7 @@ def resident_move(request, pk):
                 relation=form.cleaned_data["relation"], reason=form.cleaned_data["reason"],
             )
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
             resident = selectors.resident_get(user, pk)
         else:
             messages.success(request, _("The resident was moved."))
@@ -391,7 +371,7 @@ def resident_move(request, pk):
         "resident": resident, "form": form, "q": q, "matches": _household_matches(user, resident, q),
         "chosen": chosen, "crumbs": _crumbs(user, _household_node(resident.household)),
     }
-    return _partial_or_page(request, "orgs/resident_move.html", "matches", context)
+    return pages.partial_or_page(request, "orgs/resident_move.html", "matches", context)
 
 
 @login_required
@@ -410,7 +390,7 @@ def grid_split(request, pk):
                 reason=data["reason"],
             )
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
         else:
             messages.success(request, _("The grid was split."))
             return redirect("orgs:node", pk=new_grid.pk)
@@ -418,14 +398,6 @@ def grid_split(request, pk):
 
 
 # --- lists and search -------------------------------------------------------------------------
-
-
-def _cursor(value: str):
-    """'<org_path>-<id>' from a pager link, or None."""
-    path, _sep, pk = (value or "").rpartition("-")
-    if not path or not pk.isdigit() or not path.isalnum():
-        return None
-    return path, int(pk)
 
 
 def _keyset_page(qs, *, count, after=None, before=None, size=PAGE_SIZE):
@@ -509,67 +481,15 @@ def _resident_rows_html(rows) -> str:
     return mark_safe("".join(out))
 
 
-def _options(items, selected: str = "") -> str:
-    """<option> tags built as plain strings (every value and label escaped): a county's area selects have a
-    few hundred, and format_html per option costs more than the page's query."""
-    out = []
-    for value, label in items:
-        value = str(value)
-        chosen = " selected" if value == selected else ""
-        out.append(f'<option value="{escape(value)}"{chosen}>{escape(str(label))}</option>')
-    return mark_safe("".join(out))
-
-
-_UPPER_KINDS = (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY)
-_NODE_FIELDS = ("pk", "name", "depth", "path", "kind")  # what the list pages read of a node
-
-
-def _listed_nodes(user) -> tuple[int, list[tuple]]:
-    """The area filter's choices, kept a short while (``process_cache``): the user's top depth and, in path
-    order, (pk, name, depth, path, kind) of their top nodes and their children and everything down to
-    community level (a county's thousand grids would swamp the list; a grid is reached from its community's
-    page)."""
-    top = min((len(p) // OrgNode.steplen for p in user.paths_with(Perm.PLACES_VIEW)), default=1)
-
-    def read():
-        listed = Q(kind__in=_UPPER_KINDS) | Q(depth__lte=top + 1)
-        return list(selectors.nodes(user).filter(listed).order_by("path").values_list(*_NODE_FIELDS))
-
-    return top, process_cache.get(process_cache.scope_key(user, "area-nodes"), read)
-
-
-def _area_nodes(user, wanted: set[int], *, options: bool, selected: int | None = None
-                ) -> tuple[list[tuple], dict[int, OrgNode]]:
-    """The area filter's options (with ``options``: ``_listed_nodes`` indented by depth, the ``selected``
-    area last when it is deeper) and the nodes picked in the page's filters (``wanted``), in the user's
-    scope: found among the listed ones, else looked up (one query, only for a picked grid or micro-grid).
-
-    Returns the options as (pk, label) and the wanted nodes found, by pk; a wanted node that is missing
-    or out of scope is simply not found (the caller answers 404, as ``node_get`` does)."""
-    if not options and not wanted:
-        return [], {}
-    top, rows = _listed_nodes(user)
-    found = {row[0]: row for row in rows if row[0] in wanted}
-    if len(found) < len(wanted):
-        found.update((row[0], row) for row in selectors.nodes(user).filter(pk__in=wanted - found.keys())
-                     .values_list(*_NODE_FIELDS))
-    found = {pk: OrgNode(**dict(zip(_NODE_FIELDS, row))) for pk, row in found.items()}
-    if not options:
-        return [], found
-    if selected in found and all(row[0] != selected for row in rows):
-        rows = [*rows, (selected, found[selected].name, found[selected].depth)]
-    return [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, *_rest in rows], found
-
-
 @login_required
 def resident_list(request):
     user = request.user
-    _need(user, Perm.REGISTRY_VIEW)
+    pages.need(user, Perm.REGISTRY_VIEW)
     form = ResidentFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     full_page = not request.htmx or request.htmx.history_restore_request
     picked_pk = data.get("node")
-    area_options, picked = _area_nodes(user, {picked_pk} if picked_pk else set(), options=full_page,
+    area_options, picked = selectors.area_nodes(user, {picked_pk} if picked_pk else set(), options=full_page,
                                        selected=picked_pk)
     node = None
     if picked_pk:
@@ -581,7 +501,7 @@ def resident_list(request):
                                    **filters)
     page_no = request.GET.get("page", "1")
     page_no = int(page_no) if page_no.isdigit() and int(page_no) > 0 else 1
-    after, before = _cursor(request.GET.get("after")), _cursor(request.GET.get("before"))
+    after, before = pages.path_cursor(request.GET.get("after")), pages.path_cursor(request.GET.get("before"))
     rows, has_prev, has_next = _keyset_page(qs.prefetch_related(None).only(*LIST_FIELDS), after=after, before=before,
                                             count=qs)
     if not has_prev:
@@ -601,19 +521,19 @@ def resident_list(request):
         "total": min(total, COUNT_CAP), "more": total > COUNT_CAP,
     }
     if full_page:
-        context["node_options"] = _options(area_options, str(node.pk) if node else "")
+        context["node_options"] = pages.options_html(area_options, str(node.pk) if node else "")
         # Plain loops in the template: the form's widget templates cost more than the query.
         context["choice_filters"] = [
             {"name": name, "label": form[name].label, "choices": form.fields[name].choices[1:], "value": request.GET.get(name, "")}
             for name in ("care_group", "gender", "residency")
         ]
-    return _partial_or_page(request, "orgs/resident_list.html", "table", context)
+    return pages.partial_or_page(request, "orgs/resident_list.html", "table", context)
 
 
 @login_required
 def search(request):
     user = request.user
-    _need(user, Perm.REGISTRY_VIEW)
+    pages.need(user, Perm.REGISTRY_VIEW)
     q = request.GET.get("q", "").strip()[:60]
     context = {"q": q}
     if q:
@@ -622,14 +542,14 @@ def search(request):
         context["households"] = [] if q.isascii() else list(
             selectors.households(user).filter(address__contains=q).order_by("address")[:20]
         )
-    return _partial_or_page(request, "orgs/search.html", "results", context)
+    return pages.partial_or_page(request, "orgs/search.html", "results", context)
 
 
 @login_required
 def mobile(request):
     """The grid worker's page on their rounds: their grid(s), the care-group residents to visit, a search box."""
     user = request.user
-    _need(user, Perm.REGISTRY_VIEW)
+    pages.need(user, Perm.REGISTRY_VIEW)
     grids = []
     for node in selectors.node_roots(user)[:5]:
         care = list(selectors.care_residents(user, node)[:CARE_LIST_CAP])
@@ -674,7 +594,7 @@ def mine(request):
 @login_required
 def party_list(request):
     user = request.user
-    _need(user, Perm.PARTY_VIEW)
+    pages.need(user, Perm.PARTY_VIEW)
     orgs = list(selectors.party_orgs(user).annotate(n_members=Count("members")).order_by("org_path", "kind", "name"))
     top = min((o.node.depth for o in orgs), default=1)
     for o in orgs:
@@ -686,7 +606,7 @@ def party_list(request):
 def party_org_detail(request, pk):
     user = request.user
     org = selectors.party_org_get(user, pk)
-    members = _offset_page(
+    members = pages.offset_page(
         request, selectors.party_members(user).filter(organization=org).order_by("resident__name", "id"), 50
     )
     return render(request, "orgs/party_org.html", {
@@ -705,7 +625,7 @@ def _with_services(qs):
 @login_required
 def unit_list(request):
     user = request.user
-    _need(user, Perm.UNITS_VIEW)
+    pages.need(user, Perm.UNITS_VIEW)
     units = list(_with_services(selectors.units(user)).order_by("kind", "name"))
     return render(request, "orgs/unit_list.html", {"units": units})
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.orgs.permissions import Perm
 from gongzhi.core.excel import XLSX_CONTENT_TYPE
 from gongzhi.core.models import ImportJob
 from gongzhi.core.scoping import get_scoped, scoped

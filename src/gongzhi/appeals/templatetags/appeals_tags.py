@@ -1,14 +1,8 @@
-"""Template helpers for the appeal pages: permission checks for the navigation."""
+"""Template helpers for the appeal pages."""
 
 from django import template
 
 register = template.Library()
-
-
-@register.filter
-def may(user, perm: str) -> bool:
-    """``{% if user|may:"appeals.view" %}``: the user holds the permission somewhere."""
-    return bool(getattr(user, "is_authenticated", False)) and user.can(perm)
 
 
 @register.filter

@@ -21,10 +21,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions, events
 from gongzhi.appeals.models import OPEN_STATUSES, Appeal, AppealEvent, AppealFollower, Category, Channel, DueState, Status
-from gongzhi.appeals.sweep import SWEPT, sweep
+from gongzhi.appeals.actions.sweep import SWEPT, sweep
 from gongzhi.core.models import AuditEvent
 from gongzhi.core.scoping import under
 from gongzhi.dashboards import rollups

@@ -19,7 +19,7 @@ from django.db.models.functions import Mod
 from django.utils import timezone
 
 from gongzhi.accounts.models import RoleAssignment, User
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.appeals import demo_texts as T
 from gongzhi.appeals import routing
 from gongzhi.appeals.defaults import ensure_default_categories, leaf_codes

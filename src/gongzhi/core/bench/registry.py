@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from gongzhi.accounts.actions import role_assign
 from gongzhi.accounts.models import User
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core.pii import id_check_char
 from gongzhi.orgs import selectors
 from gongzhi.orgs.models import CareTag, Household, NodeKind, OrgNode, Resident

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from gongzhi.accounts.actions import role_assign
 from gongzhi.accounts.models import RoleAssignment, User
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core import audit
 from gongzhi.orgs.models import NodeKind, OrgNode, PartyMember, Resident
 
@@ -133,7 +133,7 @@ def ensure_demo_accounts() -> list[DemoAccount]:
                                     party_member=resident.is_party_member))
     if created:
         audit.record(actor=None, action="demo.accounts", obj=county, changes={"created": created})
-    from gongzhi.appeals.clients import ensure_open311_client
+    from gongzhi.appeals.actions.open311 import ensure_open311_client
 
     ensure_open311_client(name="演示应用", node=county, raw_key=DEMO_OPEN311_KEY)
     return accounts

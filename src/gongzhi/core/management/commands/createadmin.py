@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from gongzhi.accounts.actions import role_assign
 from gongzhi.accounts.models import User
-from gongzhi.accounts.roles import Role
+from gongzhi.core.access import Role
 from gongzhi.core import audit
 from gongzhi.orgs.models import OrgNode
 

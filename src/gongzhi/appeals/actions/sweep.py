@@ -34,8 +34,8 @@ from django.utils.translation import override
 
 from gongzhi.core.models import AuditEvent
 
-from . import events
-from .models import Appeal, AppealEvent, DueState, Status
+from .. import events
+from ..models import Appeal, AppealEvent, DueState, Status
 
 SWEPT = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED)
 

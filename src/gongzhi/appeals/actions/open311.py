@@ -15,8 +15,9 @@ from gongzhi.core import audit
 from gongzhi.core.pii import encrypt
 from gongzhi.orgs.models import OrgNode
 
-from . import actions, policies
-from .models import Appeal, AppealEvent, Category, Channel, Open311Client
+from .. import policies
+from . import loop as actions
+from ..models import Appeal, AppealEvent, Category, Channel, Open311Client
 
 KEY_PREFIX = "gz311_"
 

@@ -13,12 +13,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_POST
 
-from gongzhi.accounts.roles import ROLE_PERMS, Perm, Role
-from gongzhi.orgs import selectors as registry
-from gongzhi.orgs.views import _form_errors, _offset_page
+from gongzhi.core.access import ROLE_PERMS, Role
 
-from . import actions, policies, selectors
-from .forms import (
+from gongzhi.appeals.permissions import Perm
+from gongzhi.core import pages
+from gongzhi.orgs import selectors as registry
+
+from .. import actions, policies, selectors
+from ..forms import (
     PLACE_ADDRESS,
     PLACE_GRID,
     PLACE_HOUSEHOLD,
@@ -27,7 +29,7 @@ from .forms import (
     RateForm,
     StaffAppealFileForm,
 )
-from .models import ENDED_STATUSES, Appeal, Category, Channel, DueState, Satisfaction, Status
+from ..models import ENDED_STATUSES, Appeal, Category, Channel, DueState, Satisfaction, Status
 
 LIST_SIZE = 20
 DUPLICATE_MIN_CHARS = 4
@@ -152,7 +154,7 @@ def _need_filing(user):
 def my_list(request):
     """The resident's own appeals, newest first, with their state in plain words."""
     user = request.user
-    page = _offset_page(request, selectors.mine(user).order_by("-submitted_at", "-id"), LIST_SIZE)
+    page = pages.offset_page(request, selectors.mine(user).order_by("-submitted_at", "-id"), LIST_SIZE)
     rows = [{"appeal": a, "status": _status(a), "when": _when(a.submitted_at)} for a in page["rows"]]
     return render(request, "appeals/m/list.html", {
         "rows": rows, "page": page, "linked": _resident(user) is not None,
@@ -195,7 +197,7 @@ def file_new(request):
                     **_place_kwargs(data, household=resident.household, community=policies.home_community(user)),
                 )
             except (ValidationError, PermissionDenied) as exc:
-                _form_errors(form, exc)
+                pages.form_errors(form, exc)
             else:
                 messages.success(request, _("Your appeal has been submitted. Its number is %(number)s.")
                                  % {"number": appeal.number})
@@ -438,7 +440,7 @@ def rate(request, pk):
             actions.appeal_rate(appeal=appeal, by=user, resolved=data["resolved"], satisfaction=data["satisfaction"],
                                 comment=data["comment"])
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
         else:
             appeal.refresh_from_db()
             if appeal.status in _WORKING:
@@ -520,7 +522,7 @@ def file_for(request):
                     **_place_kwargs(data, household=reporter.household if reporter else None, community=None),
                 )
             except (ValidationError, PermissionDenied) as exc:
-                _form_errors(form, exc)
+                pages.form_errors(form, exc)
             else:
                 # Back to an empty form: at the window and on rounds the next person is usually waiting.
                 return redirect(f"{reverse('appeals:file_for')}?filed={appeal.pk}")

@@ -17,13 +17,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from gongzhi.accounts.roles import Perm, Role
+from gongzhi.core.access import Role
+
+from gongzhi.appeals.permissions import Perm
 from gongzhi.core import audit
 from gongzhi.core.pii import PIIError, blind_index, encrypt, mask_phone, normalize_phone
 from gongzhi.orgs.models import Household, NodeKind, OrgNode, Resident, Unit
 
-from . import events, policies, routing
-from .models import (
+from .. import events, policies, routing
+from ..models import (
     OPEN_STATUSES,
     Appeal,
     AppealEvent,

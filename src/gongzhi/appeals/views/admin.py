@@ -18,17 +18,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.appeals.permissions import Perm
+from gongzhi.core import pages
 from gongzhi.core import actions as core_actions
 from gongzhi.core import workdays
 from gongzhi.core.models import CalendarDay, CalendarYear
 from gongzhi.core.scoping import get_scoped, scoped
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind, OrgNode
-from gongzhi.orgs.views import _form_errors
 
-from . import admin_actions, policies, routing
-from .forms import (
+from .. import policies, routing
+from ..actions import settings as admin_actions
+from ..forms import (
     CalendarConfirmForm,
     CalendarDayForm,
     CategoryForm,
@@ -38,8 +39,8 @@ from .forms import (
     RoutingRuleForm,
     form_field_initial,
 )
-from .models import Category, DeadlinePolicy, RoutingRule
-from .views_staff import _category_tree, _node_label_map
+from ..models import Category, DeadlinePolicy, RoutingRule
+from .staff import _category_tree, _node_label_map
 
 # chinesecalendar names its holidays in English; these are the labels people read.
 HOLIDAY_NAMES = {
@@ -147,7 +148,7 @@ def category_edit(request, pk=None):
                 form_fields=rows, keywords=d["keywords"], is_active=d["is_active"], sort_order=d["sort_order"],
             )
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
         else:
             messages.success(request, _("Category “%(name)s” saved.") % {"name": saved.name})
             return redirect("appeals:admin_categories")
@@ -183,7 +184,7 @@ def policy_edit(request, pk=None):
         try:
             saved = admin_actions.policy_save(by=user, policy=policy, **values)
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
         else:
             messages.success(request, _("Deadline policy “%(name)s” saved.") % {"name": saved.name})
             return redirect("appeals:admin_policies")
@@ -278,7 +279,7 @@ def routing_rule_edit(request, pk=None):
                 auto_dispatch=d["auto_dispatch"],
             )
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
         else:
             messages.success(request, _("Routing rule saved."))
             return redirect("appeals:admin_routing")

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_POST
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind
 
-from . import clients, open311, policies
-from .models import Open311Client, Status
+from .. import open311, policies
+from ..actions import open311 as clients
+from ..models import Open311Client, Status
 
 # A client's jurisdiction: the whole county, a subdistrict or a community.
 JURISDICTION_KINDS = (NodeKind.COUNTY, NodeKind.SUBDISTRICT, NodeKind.COMMUNITY)

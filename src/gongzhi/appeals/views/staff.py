@@ -24,16 +24,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.core.workdays import day_start
+from gongzhi.appeals.permissions import Perm
+from gongzhi.core import pages
 from gongzhi.core import process_cache
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
-from gongzhi.orgs.views import _area_nodes, _form_errors, _offset_page, _options, _partial_or_page
 
-from . import actions, policies, routing, selectors
-from .actions import ACTION_LABELS, ALLOWED_FROM, TransitionError
-from .forms import (
+from .. import actions, policies, routing, selectors
+from ..actions import ACTION_LABELS, ALLOWED_FROM, TransitionError
+from ..forms import (
     AppealFilterForm,
     CallbackForm,
     DecideForm,
@@ -46,7 +47,7 @@ from .forms import (
     ResolveForm,
     VerifyForm,
 )
-from .models import (
+from ..models import (
     Appeal,
     AppealEvent,
     AppealRequest,
@@ -64,23 +65,13 @@ PAGE_SIZE = 25
 # for a community's share on PostgreSQL); an exact total would scan them all.
 COUNT_CAP = 200
 QUEUE_PAGE_SIZE = 50
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _IMAGE_TYPES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG", "image/png"), (b"GIF8", "image/gif"),
                 (b"RIFF", "image/webp"))
-
-
-def _need(user, *perms: str):
-    """Pages for staff: a role without any of ``perms`` anywhere is refused outright (403)."""
-    if not any(user.can(p) for p in perms):
-        raise PermissionDenied
 
 
 def _labels(choices) -> dict:
     return {key: str(label) for key, label in choices}
 
-
-def _day_start(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def _category_tree(categories: list[Category]) -> list[dict]:
@@ -112,18 +103,6 @@ def _descendants(categories: list[Category], root_id: int) -> set[int]:
 
 
 # --- the list -----------------------------------------------------------------------------------
-
-
-def _cursor(value: str):
-    """'<microseconds since 1970>-<id>' from a pager link, or None."""
-    micros, _sep, pk = (value or "").partition("-")
-    if not micros.isdigit() or not pk.isdigit() or len(micros) > 17 or len(pk) > 18:
-        return None
-    return _EPOCH + dt.timedelta(microseconds=int(micros)), int(pk)
-
-
-def _cursor_of(row) -> str:
-    return f"{(row.submitted_at - _EPOCH) // dt.timedelta(microseconds=1)}-{row.pk}"
 
 
 def _first(parts, n: int, order: tuple[str, ...]):
@@ -349,7 +328,7 @@ def _category_rows() -> list[tuple]:
 @login_required
 def appeal_list(request):
     user = request.user
-    _need(user, Perm.WORKBENCH)
+    pages.need(user, Perm.WORKBENCH)
     form = AppealFilterForm(request.GET or None)
     categories = [SimpleNamespace(pk=pk, name=name, parent_id=parent)  # in Category's order
                   for pk, name, parent in process_cache.get("categories", _category_rows)]
@@ -358,7 +337,7 @@ def appeal_list(request):
     handler = data.get("handler") or ""
     handler_node = int(handler[1:]) if handler.startswith("n") else None
     wanted = {pk for pk in (data.get("node"), handler_node) if pk}
-    area_options, picked = _area_nodes(user, wanted, options=full_page, selected=data.get("node"))
+    area_options, picked = org_selectors.area_nodes(user, wanted, options=full_page, selected=data.get("node"))
     where = []
     node = None
     if data.get("node"):
@@ -378,9 +357,9 @@ def appeal_list(request):
     if data.get("category"):
         where.append(Q(category_id__in=_descendants(categories, data["category"])))
     if data.get("date_from"):
-        where.append(Q(submitted_at__gte=_day_start(data["date_from"])))
+        where.append(Q(submitted_at__gte=day_start(data["date_from"])))
     if data.get("date_to"):
-        where.append(Q(submitted_at__lt=_day_start(data["date_to"] + dt.timedelta(days=1))))
+        where.append(Q(submitted_at__lt=day_start(data["date_to"] + dt.timedelta(days=1))))
     if data.get("q", "").strip():
         where.append(_text_q(data["q"].strip()))
     if data.get("mine"):
@@ -403,7 +382,7 @@ def appeal_list(request):
     page_no = int(page_no) if page_no.isdigit() and int(page_no) > 0 else 1
     values, has_prev, has_next, total = _keyset_page(
         [p.values_list(*LIST_FIELDS) for p in parts],
-        after=_cursor(request.GET.get("after")), before=_cursor(request.GET.get("before")),
+        after=pages.time_cursor(request.GET.get("after")), before=pages.time_cursor(request.GET.get("before")),
     )
     if not has_prev:
         page_no = 1
@@ -411,17 +390,17 @@ def appeal_list(request):
     context = {
         "form": form, "node": node, "rows": rows, "rows_html": _rows_html(rows), "page_no": page_no,
         "has_prev": has_prev, "has_next": has_next,
-        "first_cursor": _cursor_of(rows[0]) if rows else "", "last_cursor": _cursor_of(rows[-1]) if rows else "",
+        "first_cursor": pages.time_cursor_of(rows[0].submitted_at, rows[0].pk) if rows else "", "last_cursor": pages.time_cursor_of(rows[-1].submitted_at, rows[-1].pk) if rows else "",
         "total": min(total, COUNT_CAP), "more": total > COUNT_CAP,
     }
     if full_page:
         # Plain option lists: the form's widget templates cost more than the queries here.
         units = process_cache.get(process_cache.scope_key(user, "units"), lambda: list(
             org_selectors.units(user).order_by("kind", "name").values_list("pk", "name")))
-        context["node_options"] = _options(area_options, str(node.pk) if node else "")
-        context["handler_node_options"] = _options(((f"n{pk}", label) for pk, label in area_options), handler)
-        context["unit_options"] = _options(((f"u{pk}", name) for pk, name in units), handler)
-        context["category_options"] = _options(
+        context["node_options"] = pages.options_html(area_options, str(node.pk) if node else "")
+        context["handler_node_options"] = pages.options_html(((f"n{pk}", label) for pk, label in area_options), handler)
+        context["unit_options"] = pages.options_html(((f"u{pk}", name) for pk, name in units), handler)
+        context["category_options"] = pages.options_html(
             ((c["category"].pk, c["label"]) for c in _category_tree(categories)), str(data.get("category") or "")
         )
         context["tabs"] = queue_tabs(user)
@@ -429,10 +408,10 @@ def appeal_list(request):
         context["more_filters"] = any(request.GET.get(name) for name in more)  # open on a phone when in use
         context["choice_filters"] = [
             {"name": name, "label": form.fields[name].label,
-             "options": _options(form.fields[name].choices[1:], request.GET.get(name, ""))}
+             "options": pages.options_html(form.fields[name].choices[1:], request.GET.get(name, ""))}
             for name in ("status", "due", "channel")
         ]
-    return _partial_or_page(request, "appeals/list.html", "table", context)
+    return pages.partial_or_page(request, "appeals/list.html", "table", context)
 
 
 # --- queues -------------------------------------------------------------------------------------
@@ -498,7 +477,7 @@ def queue(request, kind=None):
         qs = qs.order_by("requested_at", "id")
     else:
         qs = qs.order_by("resolve_due", "id")  # the most urgent first
-    page = _offset_page(request, qs, QUEUE_PAGE_SIZE)
+    page = pages.offset_page(request, qs, QUEUE_PAGE_SIZE)
     if kind != "requests":
         _label_rows(page["rows"])
         page["rows_html"] = _rows_html(page["rows"])
@@ -696,7 +675,7 @@ def _render_detail(request, appeal: Appeal, *, failed: tuple[str, object] | None
 
 @login_required
 def appeal_detail(request, pk):
-    _need(request.user, Perm.WORKBENCH)
+    pages.need(request.user, Perm.WORKBENCH)
     return _render_detail(request, selectors.appeal_get(request.user, pk))
 
 
@@ -834,7 +813,7 @@ def appeal_act(request, pk, action):
     """One action from the appeal page: the form is checked, the action called (atomic: on a refusal
     nothing is written), and the page shown again with the outcome or the reason for the refusal."""
     user = request.user
-    _need(user, Perm.WORKBENCH)
+    pages.need(user, Perm.WORKBENCH)
     appeal = selectors.appeal_get(user, pk)
     if action not in _ACTIONS:
         raise Http404("no such action")
@@ -850,7 +829,7 @@ def appeal_act(request, pk, action):
                 raise TransitionError(actions.stale_message(appeal))
             message = run(request, appeal, data)
         except (ValidationError, PermissionDenied) as exc:
-            _form_errors(form, exc)
+            pages.form_errors(form, exc)
         else:
             back = _next_url(request)
             if back:

@@ -10,12 +10,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from gongzhi.accounts.roles import Perm
+from gongzhi.appeals.permissions import Perm
 from gongzhi.core import audit
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
 
-from . import policies
-from .models import Category, DeadlinePolicy, RoutingRule, TimeUnit
+from .. import policies
+from ..models import Category, DeadlinePolicy, RoutingRule, TimeUnit
 
 DATATYPES = ("string", "text", "number", "datetime", "singlevaluelist", "multivaluelist")
 LIST_TYPES = ("singlevaluelist", "multivaluelist")
