@@ -34,7 +34,7 @@ def main() -> None:
         from django.core.management import call_command
         from django.db import connection
 
-        from gongzhi.core.demo import generate
+        from gongzhi.orgs.demo import generate
 
         call_command("migrate", interactive=False, verbosity=0)
         started = time.perf_counter()

@@ -27,7 +27,7 @@ from gongzhi.appeals.models import (
     Status,
 )
 from gongzhi.core import workdays
-from gongzhi.core.demo import DemoError, generate
+from gongzhi.orgs.demo import DemoError, generate
 from gongzhi.core.models import AuditEvent
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from gongzhi.accounts.models import User
 from gongzhi.appeals import actions, routing
 from gongzhi.appeals.models import Appeal, AppealEvent, Category, Channel, Status
-from gongzhi.core.bench import appeals as bench_appeals
-from gongzhi.core.bench import appeals_data
+from gongzhi.bench import appeals as bench_appeals
+from gongzhi.bench import appeals_data
 from gongzhi.orgs.models import OrgNode, Resident
 
 NOW = dt.datetime(2026, 9, 16, 15, 40, tzinfo=ZoneInfo("Asia/Shanghai"))

@@ -22,7 +22,7 @@ from django_tasks import TaskResultStatus, task
 
 from gongzhi.accounts.models import RoleAssignment, User
 from gongzhi.core.access import Role
-from gongzhi.core.demo import DEMO_PASSWORD
+from gongzhi.accounts.demo import DEMO_PASSWORD
 from gongzhi.core.models import AuditEvent
 
 PROBE_TASK = '''
@@ -208,7 +208,9 @@ def test_worker_takes_db_worker_options():
     "name, option", [("demo", "--port"), ("serve", "--threads"), ("worker", "--max-tasks"), ("createadmin", "--username")]
 )
 def test_help_texts(name, option):
-    parser = load_command_class("gongzhi.core", name).create_parser("gongzhi", name)
+    from django.core.management import get_commands
+
+    parser = load_command_class(get_commands()[name], name).create_parser("gongzhi", name)
     assert option in parser.format_help()
 
 

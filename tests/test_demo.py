@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from gongzhi.accounts.models import RoleAssignment, User
 from gongzhi.core.access import Role
-from gongzhi.core.demo import DEMO_PASSWORD, FULL, DemoError, ensure_demo_accounts, generate, plan_county, targets
+from gongzhi.accounts.demo import DEMO_PASSWORD, ensure_demo_accounts
+from gongzhi.orgs.demo import FULL, DemoError, generate, plan_county, targets
 from gongzhi.core.models import AuditEvent
 from gongzhi.core.pii import decrypt, id_number_hash, normalize_phone, parse_id_number
 from gongzhi.orgs.models import (

@@ -391,7 +391,7 @@ def test_worker_catches_up_and_scheduler_enqueues_it(tree, story, settings):
     from django_tasks_db.models import DBTaskResult
 
     from gongzhi.dashboards.tasks import rollups_catch_up
-    from gongzhi.notify import scheduler
+    from gongzhi.core import scheduler
 
     rollups.catch_up()
     assert "rollups_catch_up" not in scheduler.tick()  # nothing queued: nothing enqueued

@@ -194,7 +194,9 @@ def test_spec_client_files_form_encoded_and_follows_to_the_end(client, tree, cat
     assert file_event.data["account_id"] == "acct-7" and file_event.data["device_id"] == "dev-1"
     assert decrypt(file_event.data["email_enc"]) == "zhang@example.com"
     assert file_event.data["email_masked"] == "z***@example.com" and "zhang@" not in str(file_event.data)
-    assert AuditEvent.objects.filter(action="open311.request_file", object_id=str(appeal.pk)).exists()
+    # One audit row for the filing, naming the client.
+    filed = AuditEvent.objects.filter(object_type="appeals.appeal", object_id=str(appeal.pk))
+    assert [(e.action, e.changes.get("client")) for e in filed] == [("appeal.file", "城市随手拍")]
 
     def follow():
         r = client.get(f"{BASE}/requests/{number}.{fmt}", **EN)
@@ -543,12 +545,14 @@ def test_the_endpoint_page_is_public(client, cats):
 
 
 def test_demo_key(client, db):
-    from gongzhi.core.demo import DEMO_OPEN311_KEY, ensure_demo_accounts, generate
+    from gongzhi.accounts.demo import DEMO_OPEN311_KEY
+    from gongzhi.appeals.demo import ensure_demo_client
+    from gongzhi.orgs.demo import generate
     from gongzhi.orgs.models import NodeKind, OrgNode
 
     generate(seed=3, scale=0.02)
-    ensure_demo_accounts()
-    ensure_demo_accounts()  # every demo start runs it: still one key
+    ensure_demo_client()
+    ensure_demo_client()  # every demo start runs it: still one key
     assert DEMO_OPEN311_KEY == "gongzhi-demo-open311"
     demo = Open311Client.objects.get()
     county = OrgNode.objects.get(kind=NodeKind.COUNTY)

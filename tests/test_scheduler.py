@@ -14,9 +14,10 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from gongzhi.core.management.commands import demo as demo_command
-from gongzhi.notify import scheduler
-from gongzhi.notify.models import Delivery, PeriodicJob
+from gongzhi.demo.management.commands import demo as demo_command
+from gongzhi.core import scheduler
+from gongzhi.core.models import PeriodicJob
+from gongzhi.notify.models import Delivery
 
 SWEEP = "gongzhi.appeals.tasks.deadline_sweep"
 RETRIES = "gongzhi.notify.tasks.send_due_deliveries"

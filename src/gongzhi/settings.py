@@ -77,6 +77,10 @@ INSTALLED_APPS = [
     "gongzhi.appeals",
     "gongzhi.notify",
     "gongzhi.dashboards",
+    # Above every app: the demo, the benchmarks, site-wide commands.
+    "gongzhi.demo",
+    "gongzhi.bench",
+    "gongzhi.site",
 ]
 
 MIDDLEWARE = [

@@ -25,9 +25,9 @@ from django.utils.translation import override
 from gongzhi.accounts.models import RoleAssignment, User
 from gongzhi.core.access import Role
 from gongzhi.core import audit, workdays
-from gongzhi.core.demo import data, people
-from gongzhi.core.demo.accounts import ensure_demo_accounts
-from gongzhi.core.demo.load import DemoError
+from gongzhi.accounts.demo import DEMO_OPEN311_KEY, ensure_demo_accounts
+from gongzhi.orgs.demo import data, people
+from gongzhi.orgs.demo.load import DemoError
 from gongzhi.core.pii import blind_index, encrypt, mask_phone
 from gongzhi.core.scoping import under
 from gongzhi.orgs.models import Household, NodeKind, OrgNode, Resident, Unit, UnitKind
@@ -995,8 +995,31 @@ def generate_history(*, seed: int, months: int = 6, today: dt.date | None = None
 
 
 def _after_load(now: dt.datetime) -> None:
-    """The deadline sweep (it should find nothing left to do) and the dashboard roll-ups."""
-    from gongzhi.dashboards.rollups import rollup_rebuild  # the dashboards app builds on the appeals app
-
+    """The deadline sweep (it should find nothing left to do); the dashboards' demo part builds the roll-ups."""
     sweep(now=now)
-    rollup_rebuild()
+
+
+def ensure_demo_client():
+    """The Open311 client of the demo (key ``DEMO_OPEN311_KEY``) at the demo county, once."""
+    from .actions.open311 import ensure_open311_client
+
+    return ensure_open311_client(name="演示应用", node=_demo_county(), raw_key=DEMO_OPEN311_KEY)
+
+
+def load_demo(*, seed: int, scale: float, say) -> None:
+    """The demo part: six months of appeals in the demo county, once (an older demo database gets them
+    too), and the Open311 demo client."""
+    import time
+
+    from django.utils.translation import gettext as _
+
+    if _demo_county() is None:
+        return
+    ensure_demo_client()
+    if not needs_history():
+        return
+    say(_("Loading six months of appeals…"))
+    started = time.monotonic()
+    counts = generate_history(seed=seed, scale=scale)
+    say(_("Appeals loaded in %(seconds).1f s: %(appeals)s appeals, %(events)s timeline events.")
+        % {"seconds": time.monotonic() - started, **counts})

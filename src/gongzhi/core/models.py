@@ -160,3 +160,19 @@ class CalendarYear(models.Model):
 
     def __str__(self):
         return str(self.year)
+
+
+class PeriodicJob(models.Model):
+    """The scheduler's memory of a periodic job: when it was last enqueued and as which task result, so
+    several schedulers (one per worker) never enqueue it twice or while it is still waiting or running."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_enqueued_at = models.DateTimeField(null=True, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("periodic job")
+        verbose_name_plural = _("periodic jobs")
+
+    def __str__(self):
+        return self.name

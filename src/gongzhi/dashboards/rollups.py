@@ -557,3 +557,8 @@ def rollup_rebuild(since: dt.date | None = None, *, log=None) -> dict:
             cursor.execute(f"{command} {fact_table}")
             cursor.execute(f"{command} {rollup_table}")
     return {"appeals": facts, "rows": rows, "calendar_days": days, "seconds": round(time.perf_counter() - started, 2)}
+
+
+def pending_at(now) -> bool:
+    """The scheduler's test for the catch-up: are appeal changes queued for the roll-ups?"""
+    return pending()

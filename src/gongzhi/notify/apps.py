@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -9,8 +11,11 @@ class NotifyConfig(AppConfig):
 
     def ready(self):
         from gongzhi.appeals import events
+        from gongzhi.core import scheduler
 
         from . import tasks
 
         events.listen(tasks.on_appeal_changed, in_transaction=True)
         events.listen_batch(tasks.on_appeals_changed)
+        scheduler.register("outbox_retries", "gongzhi.notify.tasks.send_due_deliveries", every=dt.timedelta(seconds=30),
+                           needed="gongzhi.notify.tasks.deliveries_due")

@@ -1,5 +1,5 @@
 """Notifications: in-app notices, group-robot endpoints (WeCom, DingTalk, Feishu), the outbox of
-messages to send (robots and e-mail), and the scheduler's bookkeeping."""
+messages to send (robots and e-mail)."""
 
 from __future__ import annotations
 
@@ -159,19 +159,3 @@ class Delivery(models.Model):
         if self.event == "test":
             return str(pgettext_lazy("webhook event", "Test message"))
         return str(WebhookEvent(self.event).label) if self.event in WebhookEvent.values else self.event
-
-
-class PeriodicJob(models.Model):
-    """The scheduler's memory of a periodic job: when it was last enqueued and as which task result, so
-    several schedulers (one per worker) never enqueue it twice or while it is still waiting or running."""
-
-    name = models.CharField(max_length=50, unique=True)
-    last_enqueued_at = models.DateTimeField(null=True, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
-
-    class Meta:
-        verbose_name = _("periodic job")
-        verbose_name_plural = _("periodic jobs")
-
-    def __str__(self):
-        return self.name

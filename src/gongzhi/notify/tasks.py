@@ -94,3 +94,10 @@ def on_appeals_changed(appeal_ids: list[int], kind: str) -> None:
         return
     for i in range(0, len(appeal_ids), NOTIFY_BATCH):
         notify_deadline.enqueue(kind, list(appeal_ids[i:i + NOTIFY_BATCH]))
+
+
+def deliveries_due(now) -> bool:
+    """The scheduler's test for the outbox retries: is any delivery's backoff over?"""
+    from .actions import due_deliveries
+
+    return due_deliveries(now).exists()

@@ -9,10 +9,11 @@ class OrgsConfig(AppConfig):
 
     def ready(self):
         from . import permissions  # noqa: F401  (declares this app's permissions and grants)
-        from gongzhi.core import process_cache
+        from gongzhi.core import parts, process_cache
 
         from .models import OrgNode, Unit, UnitService
         from .signals import tree_moved
 
         process_cache.clear_on(OrgNode, Unit, UnitService)
+        parts.demo_part("county", "gongzhi.orgs.demo.load_demo", order=10)
         tree_moved.connect(process_cache.clear, dispatch_uid="process-cache-tree-moved", weak=False)

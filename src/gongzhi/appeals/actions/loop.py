@@ -252,7 +252,8 @@ def appeal_file(
         AppealFollower.objects.create(appeal=appeal, user_id=reporter.user_id, resident=reporter)
     elif by is not None and by.is_authenticated and not by.can(Perm.WORKBENCH):
         AppealFollower.objects.create(appeal=appeal, user=by)
-    _audit(appeal, by, "file", category=category.code, channel=channel, node=str(place))
+    _audit(appeal, by, "file", category=category.code, channel=channel, node=str(place),
+           **({"client": client.name} if client is not None else {}))
     route = routing.route(place, category, line)
     if route.auto_dispatch:
         appeal_dispatch(appeal=appeal, by=None, to_node=route.node, to_unit=route.unit,

@@ -116,7 +116,5 @@ def open311_request_file(
              "email_enc": encrypt(email.strip()), "email_masked": _mask_email(email.strip()) if email.strip() else ""}
     event = AppealEvent.objects.get(appeal=appeal, kind="file")
     event.data = {**event.data, **{k: v for k, v in extra.items() if v}}
-    event.save(update_fields=["data"])
-    audit.record(actor=None, action="open311.request_file", obj=appeal,
-                 changes={"client": client.name, "account_id": account_id[:100]})
+    event.save(update_fields=["data"])  # the filing's one audit row (appeal.file) names the client
     return appeal

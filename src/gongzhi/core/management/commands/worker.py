@@ -43,7 +43,7 @@ class Command(DbWorkerCommand):
         reloader_parent = options.get("reload") and os.environ.get(DJANGO_AUTORELOAD_ENV) != "true"
         scheduler = None
         if not (no_scheduler or options.get("batch") or reloader_parent):
-            from gongzhi.notify.scheduler import Scheduler
+            from gongzhi.core.scheduler import Scheduler
 
             scheduler = Scheduler()
             scheduler.start()

@@ -17,7 +17,7 @@ from gongzhi.core.access import Role
 from gongzhi.core import audit
 from gongzhi.orgs.models import NodeKind, OrgNode, PartyMember, Resident
 
-from . import data
+from gongzhi.orgs.demo import data
 
 DEMO_PASSWORD = "gongzhi-demo"
 DEMO_OPEN311_KEY = "gongzhi-demo-open311"  # published, like the password: an Open311 api_key for the whole county
@@ -133,7 +133,9 @@ def ensure_demo_accounts() -> list[DemoAccount]:
                                     party_member=resident.is_party_member))
     if created:
         audit.record(actor=None, action="demo.accounts", obj=county, changes={"created": created})
-    from gongzhi.appeals.actions.open311 import ensure_open311_client
-
-    ensure_open311_client(name="演示应用", node=county, raw_key=DEMO_OPEN311_KEY)
     return accounts
+
+
+def load_demo(*, seed: int, scale: float, say) -> None:
+    """The demo part: the demo accounts, in the county (nothing without one)."""
+    ensure_demo_accounts()

@@ -25,7 +25,7 @@ from gongzhi.appeals import routing
 from gongzhi.appeals.defaults import ensure_default_categories, leaf_codes
 from gongzhi.appeals.demo import CHANNELS, HOURS, SATISFACTION, SCOPE, SWEEP_MINUTES, WEIGHTS
 from gongzhi.appeals.models import Appeal, AppealEvent, Category, Channel, DueState, Status, TimeUnit
-from gongzhi.core.demo import people
+from gongzhi.orgs.demo import people
 from gongzhi.core.pii import blind_index, encrypt, mask_phone
 from gongzhi.core.scoping import under
 from gongzhi.dashboards.rollups import rollup_rebuild

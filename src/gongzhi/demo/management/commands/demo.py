@@ -17,10 +17,10 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from gongzhi.core.demo import DEMO_OPEN311_KEY, DEMO_PASSWORD, ensure_demo_accounts, generate
+from gongzhi.accounts.demo import DEMO_OPEN311_KEY, DEMO_PASSWORD, ensure_demo_accounts
+from gongzhi.core import parts
 from gongzhi.orgs.models import OrgNode
-
-from .serve import (
+from gongzhi.core.management.commands.serve import (
     add_server_arguments,
     close_server,
     host_hint,
@@ -111,33 +111,8 @@ class Command(BaseCommand):
                      % {"vendor": connection.vendor, "name": db["NAME"], "host": db.get("HOST") or "localhost"})
         self.say(_("Bringing the database up to date…"))
         call_command("migrate", interactive=False, verbosity=0)
-        if OrgNode.objects.exists():
-            self.say(_("The database already holds an organisation tree: reusing it."))
-            self.load_appeals(seed, scale)
-            return
-        self.say(_("Loading the demo county (scale %(scale)s)…") % {"scale": scale})
-        started = time.monotonic()
-        counts = generate(seed=seed, scale=scale)
-        self.say(
-            _("Demo county loaded in %(seconds).1f s: %(grids)s grids, %(compounds)s compounds, %(buildings)s "
-              "buildings, %(households)s households, %(residents)s residents, %(party_members)s party members, "
-              "%(units)s units.")
-            % {"seconds": time.monotonic() - started, "units": counts["partner_units"] + counts["departments"],
-               **counts}
-        )
-        self.load_appeals(seed, scale)
-
-    def load_appeals(self, seed: int, scale: float) -> None:
-        """Six months of appeals in the demo county, once (an older demo database gets them too)."""
-        from gongzhi.appeals.demo import generate_history, needs_history
-
-        if not needs_history():
-            return
-        self.say(_("Loading six months of appeals…"))
-        started = time.monotonic()
-        counts = generate_history(seed=seed, scale=scale)
-        self.say(_("Appeals loaded in %(seconds).1f s: %(appeals)s appeals, %(events)s timeline events.")
-                 % {"seconds": time.monotonic() - started, **counts})
+        for part in parts.demo_parts():
+            part.run(seed=seed, scale=scale, say=self.say)
 
     def start_worker(self) -> subprocess.Popen:
         cmd = [
@@ -171,7 +146,7 @@ class Command(BaseCommand):
         self.say(_("Gongzhi demo is running at %(url)s") % {"url": server_url(host, port)})
         self.say(_("Task worker running (pid %(pid)s).") % {"pid": worker.pid})
         if getattr(self, "run_scheduler", True):
-            from gongzhi.notify.scheduler import sweep_minutes
+            from gongzhi.core.scheduler import sweep_minutes
 
             self.say(_("Deadline sweep every %(minutes)s minutes (in the task worker).") % {"minutes": f"{sweep_minutes():g}"})
         if hint := host_hint(host):

@@ -260,3 +260,16 @@ def _markdown(size, open_count, overdue, results, sweep_line, runs, speed) -> st
         lines.append(f"| deadline sweep over all {size:,} appeals (median of {n}) | | {seconds * 1000:.0f} | | | "
                      f"{SWEEP_TARGET_S * 1000:.0f} | first run: {counts}{flag} |")
     return "\n".join(lines)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--residents", type=int, default=1_000_000, help="registry size to build (default 1,000,000)")
+    parser.add_argument("--appeals", type=int, default=1_000_000, help="appeals to build (default 1,000,000)")
+    parser.add_argument("--sweep-runs", type=int, default=3, help="timed deadline sweeps (median reported)")
+
+
+def main(opts: dict, log) -> dict:
+    """``gongzhi bench appeals``: 1,000,000 appeals (built once); filing, dispatch, accept, the list, the rates,
+    the dashboard and the deadline sweep."""
+    return run(appeals=opts["appeals"], residents=opts["residents"], runs=opts["runs"], rebuild=opts["rebuild"],
+               markdown=opts["markdown"], sweep_runs=opts["sweep_runs"], log=log)

@@ -302,3 +302,15 @@ def _markdown(size, results, import_rows, import_line, runs, speed) -> str:
         lines.append(f"| import of {import_rows:,} rows (xlsx, all or nothing) | | {seconds * 1000:.0f} | | | "
                      f"{seconds:.1f} s, {job.created:,} created, status {job.status} |")
     return "\n".join(lines)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--residents", type=int, default=1_000_000, help="registry size to build (default 1,000,000)")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="rows in the import file (default 100,000)")
+    parser.add_argument("--skip-import", action="store_true", help="skip the import measurement")
+
+
+def main(opts: dict, log) -> dict:
+    """``gongzhi bench registry``: 1,000,000 residents (built once); list, search and import."""
+    return run(residents=opts["residents"], runs=opts["runs"], import_rows=0 if opts["skip_import"] else opts["import_rows"],
+               rebuild=opts["rebuild"], markdown=opts["markdown"], log=log)

@@ -1,6 +1,7 @@
-"""The periodic scheduler django-tasks lacks: it enqueues the deadline sweep every
-GONGZHI_SWEEP_MINUTES (default 5), the outbox retries when some are due, and the roll-up catch-up
-when appeal changes are queued for it, for the worker to run.
+"""The periodic scheduler django-tasks lacks: it enqueues the jobs the apps register (``register``, from
+their ``AppConfig.ready``) when they are due, for the worker to run: the appeals' deadline sweep every
+GONGZHI_SWEEP_MINUTES (default 5), the outbox retries when some are due, the roll-up catch-up when appeal
+changes are queued for it, and whatever a new app adds.
 
 Never twice at once: a job is enqueued only under a row lock on its ``PeriodicJob`` row, not sooner
 than its period after the last time (by any scheduler), and not while that last task is still waiting
@@ -19,6 +20,7 @@ from typing import Callable
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django_tasks import TaskResultStatus
 
 from .models import PeriodicJob
@@ -41,21 +43,31 @@ class Job:
     needed: Callable[[dt.datetime], bool] | None = None
 
 
+@dataclass
+class _Registered:
+    name: str
+    task: str  # dotted path of a django_tasks Task
+    every: dt.timedelta | Callable[[], dt.timedelta]
+    needed: str | None  # dotted path of a callable(now) -> bool
+
+
+_REGISTERED: dict[str, _Registered] = {}
+
+
+def register(name: str, task: str, *, every: dt.timedelta | Callable[[], dt.timedelta], needed: str | None = None) -> None:
+    """Add a periodic job (an app calls this from its ``AppConfig.ready``): ``task`` (dotted path of a
+    django-tasks task) is enqueued at most once per ``every`` (a period, or a function giving it, read each
+    tick) across every scheduler of the deployment, and only when ``needed(now)`` (dotted path) says so.
+    Paths are imported when the scheduler first ticks, not at start-up."""
+    _REGISTERED[name] = _Registered(name, task, every, needed)
+
+
 def jobs() -> list[Job]:
-    from gongzhi.appeals.tasks import deadline_sweep
-    from gongzhi.dashboards import rollups
-    from gongzhi.dashboards.tasks import rollups_catch_up
-
-    from .actions import due_deliveries
-    from .tasks import send_due_deliveries
-
-    return [
-        Job("deadline_sweep", deadline_sweep, dt.timedelta(minutes=sweep_minutes())),
-        Job("outbox_retries", send_due_deliveries, dt.timedelta(seconds=30),
-            needed=lambda now: due_deliveries(now).exists()),
-        Job("rollups_catch_up", rollups_catch_up, dt.timedelta(seconds=TICK_SECONDS),
-            needed=lambda now: rollups.pending()),
-    ]
+    out = []
+    for r in _REGISTERED.values():
+        every = r.every() if callable(r.every) else r.every
+        out.append(Job(r.name, import_string(r.task), every, import_string(r.needed) if r.needed else None))
+    return out
 
 
 def _busy(task, task_id: str) -> bool:

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gongzhi.core.management.commands.serve import stop_signals
-from gongzhi.notify.scheduler import TICK_SECONDS, Scheduler, sweep_minutes, tick
+from gongzhi.core.scheduler import TICK_SECONDS, Scheduler, sweep_minutes, tick
 
 
 class Command(BaseCommand):

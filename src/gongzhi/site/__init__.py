@@ -1,0 +1,1 @@
+"""The site above every app: commands that load the whole project (``gongzhi openapi``)."""
