@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from gongzhi.core.access import SYSTEM
 from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent
 from gongzhi.core.pii import encrypt, mask_phone
@@ -268,14 +269,14 @@ def test_list_query_count_is_constant(reg, client, django_assert_num_queries, pa
         small = client.get(API + path)
     # Grow every kind of row, then the same page costs the same.
     for i in range(4):
-        grid = actions.orgnode_create(parent=t.comm_b, name=f"新网格{i}", kind="grid")
-        household = actions.household_create(node=grid, address=f"新地址{i}号")
+        grid = actions.orgnode_create(parent=t.comm_b, name=f"新网格{i}", kind="grid", by=SYSTEM)
+        household = actions.household_create(node=grid, address=f"新地址{i}号", by=SYSTEM)
         resident = actions.resident_create(household=household, name=f"新居民{i}", id_number=make_id(),
-                                           phone=f"1360000000{i}", care_groups=["hardship", "veteran"])
+                                           phone=f"1360000000{i}", care_groups=["hardship", "veteran"], by=SYSTEM)
         compound = t.compound_b.__class__.objects.create(community=t.comm_b, org_path=t.comm_b.path, name=f"新小区{i}")
         compound.grids.add(grid, t.grid_b1)
         t.building_b.__class__.objects.create(compound=compound, grid=grid, org_path=grid.path, name="1栋")
-        org = actions.party_org_create(name=f"新支部{i}", kind="party_branch", node=grid)
+        org = actions.party_org_create(name=f"新支部{i}", kind="party_branch", node=grid, by=SYSTEM)
         PartyMember.objects.create(resident=resident, organization=org, assigned_node=grid, org_path=grid.path)
         unit = t.partner.__class__.objects.create(name=f"新单位{i}", kind="partner_unit", home=t.county,
                                                   org_path=t.county.path)

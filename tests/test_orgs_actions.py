@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from gongzhi.core.access import SYSTEM
 from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent
 from gongzhi.orgs import actions
@@ -29,7 +30,7 @@ def test_create_writes_audit_with_masked_pii(tree):
 
 def test_duplicate_id_refused(tree):
     with pytest.raises(ValidationError, match="该身份证号的居民已登记"):
-        actions.resident_create(household=tree.household_a, name="重复", id_number=tree.resident_a.reveal_id_number())
+        actions.resident_create(household=tree.household_a, name="重复", id_number=tree.resident_a.reveal_id_number(), by=SYSTEM)
 
 
 def test_write_outside_scope_refused(tree):
@@ -54,7 +55,7 @@ def test_reveal_is_audited_and_limited(tree):
 
 
 def test_household_move_keeps_paths_and_history(tree):
-    actions.household_move(household=tree.household_a, to_node=tree.grid_a2, reason="换网格")
+    actions.household_move(household=tree.household_a, to_node=tree.grid_a2, reason="换网格", by=SYSTEM)
     r = Resident.objects.get(pk=tree.resident_a.pk)
     assert r.org_path == tree.grid_a2.path and r.grid_id == tree.grid_a2.pk
     assert set(CareTag.objects.filter(resident=r).values_list("org_path", flat=True)) == {tree.grid_a2.path}
@@ -63,7 +64,7 @@ def test_household_move_keeps_paths_and_history(tree):
 
 
 def test_resident_move_clears_head(tree):
-    actions.resident_move(resident=tree.resident_a, to_household=tree.household_a2, relation="parent")
+    actions.resident_move(resident=tree.resident_a, to_household=tree.household_a2, relation="parent", by=SYSTEM)
     assert Household.objects.get(pk=tree.household_a.pk).head_id is None
     assert Resident.objects.get(pk=tree.resident_a.pk).org_path == tree.household_a2.org_path
     assert Relocation.objects.filter(resident=tree.resident_a, kind="resident_household").exists()
@@ -95,4 +96,4 @@ def test_node_move_rewrites_copied_paths(tree):
 
 def test_tree_kind_rules(tree):
     with pytest.raises(ValidationError):
-        actions.orgnode_create(parent=tree.grid_a1, name="错误", kind=NodeKind.COMMUNITY)
+        actions.orgnode_create(parent=tree.grid_a1, name="错误", kind=NodeKind.COMMUNITY, by=SYSTEM)

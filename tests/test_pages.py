@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from gongzhi.core.access import SYSTEM
 from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent
 from gongzhi.orgs import actions
@@ -112,7 +113,7 @@ def test_grid_page_households_and_care_residents(as_role, tree):
 def _add_residents(household, n, care=("elderly_alone",)):
     for i in range(n):
         actions.resident_create(household=household, name=f"居民{i:02d}", id_number=make_id("19500101"),
-                                phone=f"1370000{i:04d}", care_groups=care)
+                                phone=f"1370000{i:04d}", care_groups=care, by=SYSTEM)
 
 
 @pytest.mark.parametrize("query,names", [

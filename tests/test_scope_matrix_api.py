@@ -13,6 +13,7 @@ import datetime as dt
 import pytest
 from django.test import Client
 
+from gongzhi.core.access import SYSTEM
 from gongzhi.core.access import ROLE_PERMS, Role
 
 from gongzhi.appeals.permissions import Perm
@@ -49,7 +50,7 @@ ENDPOINTS = {
 @pytest.fixture
 def t(tree):
     """The shared tree plus a party branch and members on both sides of the county."""
-    branch_b = actions.party_org_create(name="文明社区第一网格党支部", kind=PartyOrgKind.BRANCH, node=tree.grid_b1)
+    branch_b = actions.party_org_create(name="文明社区第一网格党支部", kind=PartyOrgKind.BRANCH, node=tree.grid_b1, by=SYSTEM)
     pairs = ((tree.resident_a, tree.branch_a, tree.grid_a1), (tree.resident_b, branch_b, tree.grid_b1))
     for resident, org, node in pairs:
         PartyMember.objects.create(resident=resident, organization=org, assigned_node=node, org_path=node.path,

@@ -86,3 +86,30 @@ declare("core", Perm, {
     Role.COUNTY_ADMIN: {Perm.WORKBENCH, Perm.AUDIT_VIEW, Perm.USERS_MANAGE},
     Role.SUBDISTRICT_STAFF: {Perm.WORKBENCH, Perm.AUDIT_VIEW, Perm.USERS_MANAGE},
 })
+
+
+class _System:
+    """The actor of work nobody in particular does: the demo loader, imports run for the system, tasks.
+
+    Actions take their actor explicitly (``by=``); passing ``SYSTEM`` says so on purpose, where a
+    forgotten ``by`` used to skip the permission check. It may do anything; the audit trail names it
+    "system"."""
+
+    is_authenticated = False
+    is_active = True
+    pk = None
+
+    def can(self, perm: str, org_path: str | None = None) -> bool:
+        return True
+
+    def has_role(self, *roles: str) -> bool:
+        return False
+
+    def __str__(self):
+        return "system"
+
+    def __repr__(self):
+        return "SYSTEM"
+
+
+SYSTEM = _System()

@@ -13,6 +13,7 @@ from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
+from gongzhi.core.access import SYSTEM
 from gongzhi.orgs.permissions import Perm
 from gongzhi.core import audit
 from gongzhi.core.pii import (
@@ -50,8 +51,11 @@ def name_initials(name: str) -> str:
 
 
 def _require(user, perm: str, org_path: str):
-    """Refuse a write outside the user's scope. ``user=None`` is the system (demo, tasks)."""
-    if user is not None and not user.can(perm, org_path):
+    """Refuse a write outside the user's scope. The actor is required: ``core.access.SYSTEM`` for the
+    demo, imports and tasks, never a missing one."""
+    if user is None:
+        raise PermissionDenied(_("An action needs the user who does it."))
+    if not user.can(perm, org_path):
         raise PermissionDenied(_("You may not change records outside your area."))
 
 
@@ -59,11 +63,11 @@ def _require(user, perm: str, org_path: str):
 
 
 @transaction.atomic
-def orgnode_create(*, parent: OrgNode | None, name: str, kind: str, by=None, **fields) -> OrgNode:
+def orgnode_create(*, parent: OrgNode | None, name: str, kind: str, by, **fields) -> OrgNode:
     if parent is None:
         if kind not in (NodeKind.COUNTY, NodeKind.SUBDISTRICT):
             raise ValidationError(_("A tree starts at county or subdistrict level."))
-        if by is not None and not by.is_superuser:
+        if by is None or (by is not SYSTEM and not by.is_superuser):
             raise PermissionDenied(_("Only a superuser may start a new tree."))
         node = OrgNode.objects.add_root(create_kwargs={"name": name, "kind": kind, **fields})
     else:
@@ -79,7 +83,7 @@ def orgnode_create(*, parent: OrgNode | None, name: str, kind: str, by=None, **f
 
 
 @transaction.atomic
-def orgnode_move(*, node: OrgNode, new_parent: OrgNode, by=None, reason: str = "") -> OrgNode:
+def orgnode_move(*, node: OrgNode, new_parent: OrgNode, by, reason: str = "") -> OrgNode:
     """Move a node (and its subtree) under another parent; every copied path follows."""
     _require(by, Perm.TREE_EDIT, node.path)
     _require(by, Perm.TREE_EDIT, new_parent.path)
@@ -122,7 +126,7 @@ def _grid_of(node: OrgNode) -> OrgNode:
 
 @transaction.atomic
 def household_create(
-    *, node: OrgNode, address: str, by=None, compound: Compound | None = None, building: Building | None = None,
+    *, node: OrgNode, address: str, by, compound: Compound | None = None, building: Building | None = None,
     entrance=None, room: str = "",
 ) -> Household:
     """A new household in a grid or micro-grid; ``org_path`` is that node's path."""
@@ -168,7 +172,7 @@ def resident_values(*, name: str, id_number: str, phone: str = "") -> dict:
 @transaction.atomic
 def resident_create(
     *, household: Household, name: str, id_number: str, phone: str = "", relation: str = "other",
-    residency: str = "registered", care_groups=(), by=None, **extra,
+    residency: str = "registered", care_groups=(), by, **extra,
 ) -> Resident:
     _require(by, Perm.REGISTRY_EDIT, household.org_path)
     values = resident_values(name=name, id_number=id_number, phone=phone)
@@ -191,7 +195,7 @@ def resident_create(
 
 
 @transaction.atomic
-def resident_update(*, resident: Resident, by=None, care_groups=None, id_number=None, phone=None, **fields) -> Resident:
+def resident_update(*, resident: Resident, by, care_groups=None, id_number=None, phone=None, **fields) -> Resident:
     """Change a resident's fields; ID number and phone are re-encrypted, care tags replaced if given."""
     _require(by, Perm.REGISTRY_EDIT, resident.org_path)
     before = audit.snapshot(resident, fields.keys())
@@ -247,7 +251,7 @@ def resident_reveal(*, resident: Resident, by, field: str, reason: str) -> str:
 
 
 @transaction.atomic
-def household_move(*, household: Household, to_node: OrgNode, by=None, reason: str = "") -> Household:
+def household_move(*, household: Household, to_node: OrgNode, by, reason: str = "") -> Household:
     """Move a household to another grid or micro-grid; its members and tags follow, history kept."""
     _require(by, Perm.REGISTRY_EDIT, household.org_path)
     _require(by, Perm.REGISTRY_EDIT, to_node.path)
@@ -271,7 +275,7 @@ def household_move(*, household: Household, to_node: OrgNode, by=None, reason: s
 
 
 @transaction.atomic
-def resident_move(*, resident: Resident, to_household: Household, by=None, relation: str = "other", reason: str = "") -> Resident:
+def resident_move(*, resident: Resident, to_household: Household, by, relation: str = "other", reason: str = "") -> Resident:
     """Move a resident to another household (marriage, moving in with children ...), history kept."""
     _require(by, Perm.REGISTRY_EDIT, resident.org_path)
     _require(by, Perm.REGISTRY_EDIT, to_household.org_path)
@@ -295,7 +299,7 @@ def resident_move(*, resident: Resident, to_household: Household, by=None, relat
 
 
 @transaction.atomic
-def grid_split(*, grid: OrgNode, new_name: str, households, by=None, reason: str = "") -> OrgNode:
+def grid_split(*, grid: OrgNode, new_name: str, households, by, reason: str = "") -> OrgNode:
     """Split a grid: a new sibling grid takes the given households (and their buildings' people).
 
     Every moved household, resident and tag gets the new path; history rows are kept.
@@ -322,7 +326,7 @@ def grid_split(*, grid: OrgNode, new_name: str, households, by=None, reason: str
 
 
 @transaction.atomic
-def party_org_create(*, name: str, kind: str, node: OrgNode, parent: PartyOrganization | None = None, by=None, **fields):
+def party_org_create(*, name: str, kind: str, node: OrgNode, parent: PartyOrganization | None = None, by, **fields):
     _require(by, Perm.PARTY_EDIT, node.path)
     org = PartyOrganization.objects.create(name=name, kind=kind, node=node, org_path=node.path, parent=parent, **fields)
     audit.record(actor=by, action="party_org.create", obj=org, changes={"name": name, "kind": kind})
