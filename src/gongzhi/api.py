@@ -30,6 +30,9 @@ api = NinjaAPI(
         "`Authorization: Bearer <token>` from `POST /api/v1/auth/token`. "
         "Lists answer `{\"items\": [...], \"count\": N}` and take `limit` (default 25, at most 200) and `offset`. "
         "An object outside your area answers 404 exactly like a missing one. "
+        "Text is trimmed; one-line fields (titles, names, searches) refuse line breaks, tabs and control characters, "
+        "descriptions and notes keep line breaks (stored as LF) and tabs, and no text holds another control "
+        "character (422 naming the field). "
         "ID numbers and phones are always masked; `POST /residents/{id}/reveal` shows one, audited."
     ),
     urls_namespace="api",

@@ -5,6 +5,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.text import LineField
+
 
 class LoginForm(AuthenticationForm):
     error_messages = {
@@ -28,4 +30,4 @@ class LoginForm(AuthenticationForm):
 
 
 class TokenCreateForm(forms.Form):
-    name = forms.CharField(label=_("What is this token for?"), max_length=100)
+    name = LineField(label=_("What is this token for?"), max_length=100)

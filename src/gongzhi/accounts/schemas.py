@@ -6,11 +6,13 @@ import datetime as dt
 
 from ninja import Field, Schema
 
+from gongzhi.core.text import Line
+
 
 class TokenObtainIn(Schema):
-    username: str = Field(description="Login name.")
+    username: Line = Field(description="Login name.")
     password: str = Field(description="Password; wrong ones count towards the lockout.")
-    name: str = Field("", max_length=100, description="A label for the token, e.g. the script or device using it.")
+    name: Line = Field("", max_length=100, description="A label for the token, e.g. the script or device using it.")
 
 
 class TokenCreatedOut(Schema):

@@ -8,6 +8,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from gongzhi.core.text import BlockField, LineField
+
 from .models import Category, Channel, DeadlinePolicy, DueState, RoutingRule, Satisfaction, Status, TimeUnit
 
 _ANY = [("", _("Any"))]
@@ -35,7 +37,7 @@ class MultipleFileField(forms.FileField):
 class AppealFilterForm(forms.Form):
     """The appeal list's filters. ``node`` and ``handler`` are checked against the scope by the view."""
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=60)
+    q = LineField(label=_("Search"), required=False, max_length=60)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=_ANY + list(Status.choices))
     due = forms.ChoiceField(label=_("Deadline"), required=False, choices=_ANY + list(DueState.choices))
     category = forms.IntegerField(label=_("Category"), required=False, min_value=1)
@@ -62,8 +64,8 @@ class SeenForm(forms.Form):
 
 class DispatchForm(SeenForm):
     target = forms.ChoiceField(label=_("Send to"))
-    note = forms.CharField(label=_("Note for the handler"), required=False, max_length=500,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    note = BlockField(label=_("Note for the handler"), required=False, max_length=500,
+                      widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, targets=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,25 +73,25 @@ class DispatchForm(SeenForm):
 
 
 class NoteForm(SeenForm):
-    note = forms.CharField(label=_("Note"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    note = BlockField(label=_("Note"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class RequiredNoteForm(SeenForm):
-    note = forms.CharField(label=_("Note"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    note = BlockField(label=_("Note"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ReasonForm(SeenForm):
-    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = BlockField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class ResolveForm(SeenForm):
-    result = forms.CharField(label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    result = BlockField(label=_("What was done"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
     photos = MultipleFileField(label=_("Photos"), required=False)
 
 
 class ExtensionForm(SeenForm):
     days = forms.IntegerField(label=_("Extra working days"), min_value=1, max_value=30, initial=3)
-    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = BlockField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class VerifyForm(SeenForm):
@@ -98,13 +100,13 @@ class VerifyForm(SeenForm):
         choices=[("1", _("Done: verified")), ("0", _("Not done: send back to the handler"))],
         widget=forms.RadioSelect, initial="1",
     )
-    note = forms.CharField(label=_("Note"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+    note = BlockField(label=_("Note"), required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class DecideForm(forms.Form):
     request = forms.IntegerField(widget=forms.HiddenInput)
     approve = forms.TypedChoiceField(coerce=lambda v: v == "1", choices=[("1", _("Approve")), ("0", _("Reject"))])
-    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    note = LineField(label=_("Note"), required=False, max_length=500)
 
 
 class CallbackForm(SeenForm):
@@ -113,13 +115,13 @@ class CallbackForm(SeenForm):
         choices=[("1", _("Solved")), ("0", _("Not solved"))], widget=forms.RadioSelect,
     )
     satisfaction = forms.ChoiceField(label=_("Satisfaction"), choices=Satisfaction.choices, widget=forms.RadioSelect)
-    comment = forms.CharField(label=_("What the resident said"), required=False, max_length=1000,
-                              widget=forms.Textarea(attrs={"rows": 2}))
+    comment = BlockField(label=_("What the resident said"), required=False, max_length=1000,
+                         widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class MergeForm(SeenForm):
     into = forms.IntegerField(widget=forms.HiddenInput)
-    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    note = LineField(label=_("Note"), required=False, max_length=500)
 
 
 # === admin settings ============================================================================
@@ -134,12 +136,12 @@ _CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 class CategoryForm(forms.Form):
     code = forms.SlugField(label=_("Code"), max_length=40,
                            help_text=_("Open311 service_code: letters, digits, - and _"))
-    name = forms.CharField(label=_("Name"), max_length=60)
-    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    name = LineField(label=_("Name"), max_length=60)
+    description = BlockField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
     parent = forms.TypedChoiceField(label=_("Parent category"), required=False, coerce=int, empty_value=None)
     policy = forms.TypedChoiceField(label=_("Deadline policy"), required=False, coerce=int, empty_value=None,
                                     help_text=_("Empty: the parent category's policy"))
-    keywords = forms.CharField(label=_("Keywords"), required=False, max_length=200)
+    keywords = LineField(label=_("Keywords"), required=False, max_length=200)
     sort_order = forms.IntegerField(label=_("Order"), min_value=0, max_value=32767, initial=0)
     is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
 
@@ -155,9 +157,9 @@ class FormFieldForm(forms.Form):
     code = forms.CharField(label=_("Code"), max_length=40, required=False)
     datatype = forms.ChoiceField(label=_("Type"), choices=DATATYPES, initial="string")
     required = forms.BooleanField(label=_("Required"), required=False)
-    description = forms.CharField(label=_("Question"), max_length=200, required=False)
-    values = forms.CharField(label=_("Values (one “key: name” per line)"), required=False,
-                             widget=forms.Textarea(attrs={"rows": 2}))
+    description = LineField(label=_("Question"), max_length=200, required=False)
+    values = BlockField(label=_("Values (one “key: name” per line)"), required=False,
+                        widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_code(self):
         code = self.cleaned_data["code"].strip()
@@ -197,6 +199,7 @@ class PolicyForm(forms.ModelForm):
         model = DeadlinePolicy
         fields = ["name", "response_amount", "response_unit", "resolve_amount", "resolve_unit", "due_soon_percent",
                   "reopen_on_unsatisfied", "max_reopens"]
+        field_classes = {"name": LineField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -238,12 +241,12 @@ class CalendarDayForm(forms.Form):
         label=_("This day is"), coerce=lambda v: v == "1",
         choices=[("0", _("a day off (holiday)")), ("1", _("a working day (make-up day)"))],
     )
-    name = forms.CharField(label=_("Name"), required=False, max_length=50, help_text=_("e.g. 春节, 国庆节调休上班"))
+    name = LineField(label=_("Name"), required=False, max_length=50, help_text=_("e.g. 春节, 国庆节调休上班"))
 
 
 class CalendarConfirmForm(forms.Form):
     confirmed = forms.TypedChoiceField(coerce=lambda v: v == "1", choices=[("1", "1"), ("0", "0")])
-    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+    note = LineField(label=_("Note"), required=False, max_length=200)
 
 
 # === resident pages and filing for residents (views_resident) ==================================
@@ -300,10 +303,10 @@ class CategoryFieldsForm(forms.Form):
         if kind == "number":
             return forms.FloatField(label=label, required=required, widget=forms.NumberInput(attrs={"inputmode": "decimal"}))
         if kind == "text":
-            return forms.CharField(label=label, required=required, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+            return BlockField(label=label, required=required, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
         if kind == "datetime":
-            return forms.CharField(label=label, required=required, max_length=20,
-                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+            return LineField(label=label, required=required, max_length=20,
+                             widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
         if kind == "singlevaluelist":
             # A few values read best as big radio tiles on a phone; a long list as a select.
             widget = forms.RadioSelect if len(values) <= 6 else forms.Select
@@ -312,7 +315,7 @@ class CategoryFieldsForm(forms.Form):
         if kind == "multivaluelist":
             return forms.MultipleChoiceField(label=label, required=required, choices=values,
                                              widget=forms.CheckboxSelectMultiple)
-        return forms.CharField(label=label, required=required, max_length=200)
+        return LineField(label=label, required=required, max_length=200)
 
     def answers(self) -> dict:
         """The answers given, for ``appeal_file(attributes=...)``."""
@@ -324,14 +327,14 @@ class AppealFileForm(forms.Form):
     or a typed address)."""
 
     category = forms.ModelChoiceField(label=_("What is it about?"), queryset=Category.objects.none())
-    description = forms.CharField(
+    description = BlockField(
         label=_("What is the problem?"), max_length=2000,
         widget=forms.Textarea(attrs={"rows": 5, "placeholder": _("Say what happened, where exactly, and since when.")}),
     )
     photos = MultipleFileField(label=_("Photos (up to 9)"), required=False)
     place = forms.ChoiceField(label=_("Where is it?"), widget=forms.RadioSelect)
     node = forms.TypedChoiceField(label=_("Grid"), coerce=int, required=False, empty_value=None)
-    address = forms.CharField(label=_("Address or landmark"), max_length=200, required=False)
+    address = LineField(label=_("Address or landmark"), max_length=200, required=False)
 
     def __init__(self, *args, categories, nodes, places, **kwargs):
         super().__init__(*args, **kwargs)
@@ -364,10 +367,10 @@ class StaffAppealFileForm(AppealFileForm):
     field_order = ["channel", "q", "reporter", "reporter_name", "reporter_phone"]
 
     channel = forms.ChoiceField(label=_("How did it come in?"))
-    q = forms.CharField(label=_("Find the resident"), required=False, max_length=60)
+    q = LineField(label=_("Find the resident"), required=False, max_length=60)
     reporter = forms.IntegerField(required=False, min_value=1)
-    reporter_name = forms.CharField(label=_("Full name"), required=False, max_length=50)
-    reporter_phone = forms.CharField(label=_("Phone"), required=False, max_length=20)
+    reporter_name = LineField(label=_("Full name"), required=False, max_length=50)
+    reporter_phone = LineField(label=_("Phone"), required=False, max_length=20)
 
     def __init__(self, *args, channels, **kwargs):
         super().__init__(*args, **kwargs)
@@ -392,5 +395,5 @@ class RateForm(forms.Form):
         choices=[("1", _("Yes, solved")), ("0", _("No, not solved"))],
     )
     satisfaction = forms.ChoiceField(label=_("Are you satisfied?"), choices=Satisfaction.choices, widget=forms.RadioSelect)
-    comment = forms.CharField(label=_("Anything to add?"), required=False, max_length=1000,
-                              widget=forms.Textarea(attrs={"rows": 3}))
+    comment = BlockField(label=_("Anything to add?"), required=False, max_length=1000,
+                         widget=forms.Textarea(attrs={"rows": 3}))

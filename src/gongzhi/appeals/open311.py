@@ -33,6 +33,7 @@ from django.views.decorators.http import require_http_methods
 
 from gongzhi.core.pii import mask_id_number, mask_phone
 from gongzhi.core.scoping import under
+from gongzhi.core.text import TextError, clean_block, clean_line
 from gongzhi.orgs.models import Building, Compound, NodeKind, OrgNode
 
 from . import routing
@@ -392,9 +393,14 @@ class _Form:
             if not self.data.get(key) and request.GET.get(key):
                 self.data[key] = request.GET[key]
 
-    def get(self, key: str) -> str:
+    def get(self, key: str, *, lines: bool = False) -> str:
+        """A field as text by the platform's rule (core.text): one line, or several for ``lines``; a control
+        character is a 400 naming the field."""
         value = self.data.get(key)
-        return "" if value is None else str(value).strip()
+        try:
+            return "" if value is None else (clean_block if lines else clean_line)(str(value))
+        except TextError as exc:
+            raise Open311Error(400, exc.message(key)) from None
 
     def attributes(self) -> dict:
         """attribute[code]=value, attribute[code][]=a&attribute[code][]=b, or JSON {"attribute": {...}}."""
@@ -542,7 +548,7 @@ def _create(request, fmt) -> _Filed:
     try:
         appeal = clients.open311_request_file(
             client=client, category=category, node=place, attributes=answers,
-            description=_description(category, form.get("description"), answers), address=address, lat=lat, lng=lng,
+            description=_description(category, form.get("description", lines=True), answers), address=address, lat=lat, lng=lng,
             reporter_name=_person(form.get("first_name"), form.get("last_name")), reporter_phone=form.get("phone"),
             email=form.get("email"), account_id=form.get("account_id"), device_id=form.get("device_id"),
             media_url=form.get("media_url"), photos=form.files.getlist("media"),

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
+from gongzhi.core.text import Block, Line
+
 from .models import Channel, DueState, Satisfaction, Status, TimeUnit
 
 # Literal (not Enum) types: the committed OpenAPI file then lists plain values inline.
@@ -66,7 +68,7 @@ class AppealFilterIn(Schema):
     handler_unit: int | None = Field(None, description="Only appeals handled by this unit id.")
     date_from: dt.date | None = Field(None, alias="from", description="Filed on or after this day.")
     date_to: dt.date | None = Field(None, alias="to", description="Filed on or before this day.")
-    q: str = Field("", max_length=50, description="The appeal number, or words of the title or description.")
+    q: Line = Field("", max_length=50, description="The appeal number, or words of the title or description.")
 
 
 class AppealOut(Schema):
@@ -175,15 +177,15 @@ class AppealDetailOut(AppealOut):
 
 class AppealFileIn(Schema):
     category: str = Field(description="A category code (GET /appeal-categories).")
-    title: str = Field("", max_length=120, description="Optional; the start of the description when empty.")
-    description: str = Field(min_length=1, max_length=5000)
+    title: Line = Field("", max_length=120, description="Optional; the start of the description when empty.")
+    description: Block = Field(min_length=1, max_length=5000)
     channel: ChannelCode = Field("online", description="How it came in; a resident filing for themselves is online.")
     node_id: int | None = Field(None, description="Where the problem is (staff): an org node id.")
     household_id: int | None = Field(None, description="Where the problem is: a household id.")
     reporter_id: int | None = Field(None, description="The resident it is for (staff); residents file for themselves.")
-    reporter_name: str = Field("", max_length=50, description="For someone not in the registry.")
-    reporter_phone: str = Field("", description="For someone not in the registry; stored encrypted, shown masked.")
-    address: str = Field("", max_length=200)
+    reporter_name: Line = Field("", max_length=50, description="For someone not in the registry.")
+    reporter_phone: Line = Field("", description="For someone not in the registry; stored encrypted, shown masked.")
+    address: Line = Field("", max_length=200)
     lng: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
     attributes: dict[str, Any] = Field({}, description="Answers to the category's form fields, by field code.")
@@ -192,47 +194,47 @@ class AppealFileIn(Schema):
 class DispatchIn(Schema):
     to_node_id: int | None = Field(None, description="A subdistrict, community, grid or micro-grid id.")
     to_unit_id: int | None = Field(None, description="A department or partner unit id.")
-    note: str = Field("", max_length=500)
+    note: Block = Field("", max_length=500)
 
 
 class NoteIn(Schema):
-    note: str = Field("", max_length=500)
+    note: Block = Field("", max_length=500)
 
 
 class ReasonIn(Schema):
-    reason: str = Field(max_length=500)
+    reason: Block = Field(max_length=500)
 
 
 class ResolveIn(Schema):
-    result: str = Field(max_length=5000, description="What was done.")
+    result: Block = Field(max_length=5000, description="What was done.")
 
 
 class VerifyIn(Schema):
     ok: bool = Field(True, description="False sends it back to the handler; say what is still to be done in note.")
-    note: str = Field("", max_length=500)
+    note: Block = Field("", max_length=500)
 
 
 class RateIn(Schema):
     resolved: bool
     satisfaction: SatisfactionCode
-    comment: str = Field("", max_length=500)
+    comment: Block = Field("", max_length=500)
     callback: bool = Field(False, description="Staff recording a phone callback (回访) instead of the resident.")
 
 
 class ExtensionIn(Schema):
     days: int = Field(ge=1, le=30, description="Extra working days.")
-    reason: str = Field(max_length=500)
+    reason: Block = Field(max_length=500)
 
 
 class DecideIn(Schema):
     approve: bool
-    note: str = Field("", max_length=500)
+    note: Block = Field("", max_length=500)
 
 
 class SuperviseIn(Schema):
-    note: str = Field(max_length=500)
+    note: Block = Field(max_length=500)
 
 
 class MergeIn(Schema):
     into_id: int = Field(description="The main appeal this one duplicates.")
-    note: str = Field("", max_length=500)
+    note: Block = Field("", max_length=500)

@@ -145,11 +145,10 @@ def _get(client: Client, url: str, params: dict):
 
 def _import_file(rows: int, grids: list[OrgNode]) -> bytes:
     """A 100,000-row registry workbook of new people, in the template's columns."""
-    from openpyxl import Workbook
-
+    from gongzhi.core import excel
     from gongzhi.orgs.imports import COLUMNS
 
-    wb = Workbook(write_only=True)
+    wb = excel.workbook(write_only=True)
     ws = wb.create_sheet("居民")
     ws.append([c.header for c in COLUMNS])
     base = dt.date(1940, 1, 1)

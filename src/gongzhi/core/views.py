@@ -23,6 +23,7 @@ from gongzhi.core.access import Perm
 
 from .models import AuditEvent
 from .scoping import scoped
+from .text import LineField
 
 AUDIT_PAGE_SIZE = 50
 # Audit keys that are not fields of the object's model: personal data (stored as *_masked) and tag lists.
@@ -31,12 +32,12 @@ _CHANGE_CHOICES = {"care_groups": ("orgs.CareTag", "group")}
 
 
 class AuditFilterForm(forms.Form):
-    actor = forms.CharField(label=_("Actor (user name)"), required=False, max_length=150)
+    actor = LineField(label=_("Actor (user name)"), required=False, max_length=150)
     action = forms.ChoiceField(label=_("Action"), required=False)
     object_type = forms.ChoiceField(label=_("Object type"), required=False)
     date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label=_("Reason contains"), required=False, max_length=100)
+    reason = LineField(label=_("Reason contains"), required=False, max_length=100)
 
     def __init__(self, *args, actions=(), object_types=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -11,7 +11,6 @@ from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
-from openpyxl import Workbook
 
 from gongzhi.appeals.models import AppealEvent, Channel, Satisfaction, Status
 from gongzhi.core import audit, excel
@@ -135,7 +134,7 @@ def ledger_export(*, by, node: OrgNode, date_from: dt.date | None, date_to: dt.d
     node = selectors.metric_node(by, node)
     date_from, date_to = metrics.check_period(date_from, date_to)
     figures = metrics.metrics(user=by, node=node, date_from=date_from, date_to=date_to)["figures"]
-    book = Workbook(write_only=True)
+    book = excel.workbook(write_only=True)
     ws = excel.write_only_sheet(book, SHEET, [h for h, _w in COLUMNS], widths=[w for _h, w in COLUMNS])
     count = 0
     for row in _rows(selectors.ledger_appeals(by, node, date_from, date_to), _place_names(node)):

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.appeals.permissions import Perm
 from gongzhi.core.scoping import scoped
+from gongzhi.core.text import LineField
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
 
 from .models import WebhookEndpoint, WebhookKind
@@ -28,7 +29,7 @@ def area_choices(user) -> list[tuple[int, str]]:
 
 
 class WebhookForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("e.g. the group chat's name"))
+    name = LineField(label=_("Name"), max_length=100, help_text=_("e.g. the group chat's name"))
     kind = forms.ChoiceField(label=_("Robot"), choices=WebhookKind.choices)
     url = forms.URLField(label=_("Webhook address"), required=False, max_length=500, assume_scheme="https",
                          widget=forms.URLInput(attrs={"autocomplete": "off"}))

@@ -15,7 +15,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from gongzhi.orgs.permissions import Perm
 from gongzhi.core import audit, excel
@@ -87,7 +86,7 @@ def registry_export(*, by, node: OrgNode, reveal: bool = False, reason: str = ""
         .order_by("household__address", "household_id", "id").values_list(*_FIELDS)
     )
     today = timezone.localdate()
-    book = Workbook(write_only=True)
+    book = excel.workbook(write_only=True)
     ws = excel.write_only_sheet(book, SHEET, [c.header for c in COLUMNS] + EXPORT_EXTRA,
                                 widths=[c.width for c in COLUMNS] + [6, 12, 6])
     count = 0

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gongzhi.orgs.permissions import Perm
 from gongzhi.core.scoping import scoped
+from gongzhi.core.text import LineField
 
 from .models import CareGroup, Gender, Household, NodeKind, OrgNode, Relation, ResidencyType
 
@@ -20,7 +21,7 @@ def _optional_choice(label, choices):
 class ResidentFilterForm(forms.Form):
     """The resident list's filters; ``node`` is an id checked against the scope by the view."""
 
-    q = forms.CharField(label=_("Search"), required=False, max_length=60)
+    q = LineField(label=_("Search"), required=False, max_length=60)
     node = forms.IntegerField(label=_("Area"), required=False, min_value=1)
     care_group = _optional_choice(_("Care group"), CareGroup.choices)
     gender = _optional_choice(_("Gender"), Gender.choices)
@@ -39,13 +40,13 @@ class ResidentFilterForm(forms.Form):
 class ResidentEditForm(forms.Form):
     """What staff may change on a resident from the page (the ID number is changed by re-import only)."""
 
-    phone = forms.CharField(
+    phone = LineField(
         label=_("New phone number"), required=False, max_length=20,
         help_text=_("Leave empty to keep the current number."),
     )
     relation = forms.ChoiceField(label=_("Relation to head"), choices=Relation.choices)
     residency = forms.ChoiceField(label=_("Residency type"), choices=ResidencyType.choices)
-    ethnicity = forms.CharField(label=_("Ethnicity"), required=False, max_length=20)
+    ethnicity = LineField(label=_("Ethnicity"), required=False, max_length=20)
     care_groups = forms.MultipleChoiceField(
         label=_("Care groups"), required=False, choices=CareGroup.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -70,7 +71,7 @@ def grid_choices(user, *, exclude_path: str = "") -> list[tuple[int, str]]:
 
 class HouseholdMoveForm(forms.Form):
     to_node = forms.TypedChoiceField(label=_("Move to grid"), coerce=int)
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
+    reason = LineField(label=_("Reason"), required=False, max_length=200)
 
     def __init__(self, *args, user, household: Household, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,10 +84,10 @@ class HouseholdMoveForm(forms.Form):
 class ResidentMoveForm(forms.Form):
     """``q`` finds households by address; ``to_household`` must be one the mover may edit."""
 
-    q = forms.CharField(label=_("Find the new household by address"), required=False, max_length=100)
+    q = LineField(label=_("Find the new household by address"), required=False, max_length=100)
     to_household = forms.IntegerField(label=_("New household"), required=False)
     relation = forms.ChoiceField(label=_("Relation to the new head"), choices=Relation.choices, initial=Relation.OTHER)
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
+    reason = LineField(label=_("Reason"), required=False, max_length=200)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,12 +102,12 @@ class ResidentMoveForm(forms.Form):
 
 
 class GridSplitForm(forms.Form):
-    new_name = forms.CharField(label=_("Name of the new grid"), max_length=100)
+    new_name = LineField(label=_("Name of the new grid"), max_length=100)
     households = forms.ModelMultipleChoiceField(
         label=_("Households that go to the new grid"), queryset=Household.objects.none(),
         widget=forms.CheckboxSelectMultiple,
     )
-    reason = forms.CharField(label=_("Reason"), required=False, max_length=200)
+    reason = LineField(label=_("Reason"), required=False, max_length=200)
 
     def __init__(self, *args, households, **kwargs):
         super().__init__(*args, **kwargs)
@@ -116,4 +117,4 @@ class GridSplitForm(forms.Form):
 
 class RevealForm(forms.Form):
     field = forms.ChoiceField(choices=[("id_number", _("ID number")), ("phone", _("Phone"))])
-    reason = forms.CharField(label=_("Why do you need to see it?"), max_length=200)
+    reason = LineField(label=_("Why do you need to see it?"), max_length=200)

@@ -27,7 +27,6 @@ from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
-from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from gongzhi.core.access import Role
@@ -146,7 +145,7 @@ _PATH_SPLIT = re.compile(r"\s*[/／\\>＞]\s*")
 
 def template_bytes() -> bytes:
     """The import template: the 居民 sheet with drop-down lists, a 说明 sheet, a hidden 选项 sheet."""
-    book = Workbook()
+    book = excel.workbook()
     ws = book.active
     ws.title = SHEET
     ws.append([c.header for c in COLUMNS])

@@ -7,6 +7,8 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from gongzhi.core.text import Line
+
 from .models import (
     CareGroup,
     CompoundKind,
@@ -132,7 +134,7 @@ class ResidentFilterIn(Schema):
     residency: ResidencyCode | None = None
     age_min: int | None = Field(None, ge=0, le=150, description="Aged at least this many whole years today.")
     age_max: int | None = Field(None, ge=0, le=150, description="Aged at most this many whole years today.")
-    q: str = Field("", max_length=50, description=(
+    q: Line = Field("", max_length=50, description=(
         "Search: a full ID number or phone (exact), pinyin initials (prefix), or part of a name or address."
     ))
 
@@ -193,28 +195,28 @@ class HouseholdDetailOut(HouseholdOut):
 
 class ResidentCreateIn(Schema):
     household_id: int
-    name: str = Field(min_length=1, max_length=50)
-    id_number: str = Field(description="18-digit resident ID number (GB 11643); gender and birth date come from it.")
-    phone: str = Field("", description="Mobile number or landline with area code; may be empty.")
+    name: Line = Field(min_length=1, max_length=50)
+    id_number: Line = Field(description="18-digit resident ID number (GB 11643); gender and birth date come from it.")
+    phone: Line = Field("", description="Mobile number or landline with area code; may be empty.")
     relation: RelationCode = "other"
     residency: ResidencyCode = "registered"
-    ethnicity: str | None = Field(None, max_length=20, description="Omit for the default.")
+    ethnicity: Line | None = Field(None, max_length=20, description="Omit for the default.")
     care_groups: list[CareGroupCode] = []
 
 
 class ResidentUpdateIn(Schema):
     """Only the fields sent change; null or omitted leaves a field as it is."""
 
-    phone: str | None = Field(None, description="New phone; an empty string removes it.")
+    phone: Line | None = Field(None, description="New phone; an empty string removes it.")
     residency: ResidencyCode | None = None
     relation: RelationCode | None = None
-    ethnicity: str | None = Field(None, max_length=20)
+    ethnicity: Line | None = Field(None, max_length=20)
     care_groups: list[CareGroupCode] | None = Field(None, description="The complete new set of care groups.")
 
 
 class RevealIn(Schema):
     field: Literal["id_number", "phone"]
-    reason: str = Field(description="Why you need the full value; kept in the audit log.")
+    reason: Line = Field(description="Why you need the full value; kept in the audit log.")
 
 
 class RevealOut(Schema):
@@ -223,7 +225,7 @@ class RevealOut(Schema):
 
 class HouseholdMoveIn(Schema):
     to_node_id: int = Field(description="The grid or micro-grid the household moves to.")
-    reason: str = Field("", max_length=200)
+    reason: Line = Field("", max_length=200)
 
 
 # --- party and units -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from gongzhi.orgs.permissions import Perm
 from gongzhi.core.excel import XLSX_CONTENT_TYPE
 from gongzhi.core.models import ImportJob
 from gongzhi.core.scoping import get_scoped, scoped
+from gongzhi.core.text import LineField
 
 from . import exports, imports
 from .models import NodeKind, OrgNode
@@ -56,7 +57,7 @@ class UploadForm(forms.Form):
 class ExportForm(forms.Form):
     node = forms.IntegerField(label=gettext_lazy("Area"), widget=forms.Select)
     reveal = forms.BooleanField(label=gettext_lazy("Include full ID numbers and phones"), required=False)
-    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=200,
+    reason = LineField(label=gettext_lazy("Reason"), required=False, max_length=200,
                              help_text=gettext_lazy("Required for full ID numbers and phones; it is recorded."))
 
     def __init__(self, *args, user, **kwargs):

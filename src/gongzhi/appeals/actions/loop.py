@@ -22,6 +22,7 @@ from gongzhi.core.access import Role
 from gongzhi.appeals.permissions import Perm
 from gongzhi.core import audit
 from gongzhi.core.pii import PIIError, blind_index, encrypt, mask_phone, normalize_phone
+from gongzhi.core.text import TextError, clean_block, clean_line
 from gongzhi.orgs.models import Household, NodeKind, OrgNode, Resident, Unit
 
 from .. import events, policies, routing
@@ -287,6 +288,15 @@ def clean_attributes(category: Category, values: dict) -> dict:
             value = value if isinstance(value, list) else [value]
             if not {str(v) for v in value} <= keys:
                 errors.append(_("“%(name)s” must be among the listed values.") % {"name": field.get("description") or code})
+                continue
+        elif kind in ("string", "text", "datetime") and isinstance(value, str):  # free text: core.text's rule
+            try:
+                value = clean_block(value) if kind == "text" else clean_line(value)
+            except TextError as exc:
+                errors.append(exc.message("“%s”" % (field.get("description") or code)))
+                continue
+            if not value and field.get("required"):
+                errors.append(_("“%(name)s” is required.") % {"name": field.get("description") or code})
                 continue
         out[code] = value
     if errors:

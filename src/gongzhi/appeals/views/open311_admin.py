@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from gongzhi.core.text import LineField
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind
 
@@ -34,7 +35,7 @@ def index(request):
 
 
 class KeyForm(forms.Form):
-    name = forms.CharField(label=gettext_lazy("Client application"), max_length=100)
+    name = LineField(label=gettext_lazy("Client application"), max_length=100)
     node = forms.ModelChoiceField(label=gettext_lazy("Jurisdiction"), queryset=None,
                                   help_text=gettext_lazy("Requests from this client are placed inside this area."))
 
