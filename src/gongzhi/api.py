@@ -27,7 +27,10 @@ api = NinjaAPI(
         "Scoped read and write access to the organisation tree and the registry. "
         "Authenticate with a login session (browser, CSRF token on writes) or with "
         "`Authorization: Bearer <token>` from `POST /api/v1/auth/token`. "
-        "Lists answer `{\"items\": [...], \"count\": N}` and take `limit` (default 25, at most 200) and `offset`. "
+        "Lists answer `{\"items\": [...], \"count\": N, \"count_capped\": false}` and take `limit` (default 25, "
+        "at most 100) and `offset` (at most 10,000); `count` stops at 1,000, and `count_capped` is then true. "
+        "Ids are 1 to 2^63-1 and days `YYYY-MM-DD` from 1900-01-01 to 2999-12-31; a value out of bounds, or text "
+        "holding a NUL character, answers 422 naming the field; a body that is not JSON answers 400. "
         "An object outside your area answers 404 exactly like a missing one. "
         "ID numbers and phones are always masked; `POST /residents/{id}/reveal` shows one, audited."
     ),
