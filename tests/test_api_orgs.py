@@ -58,7 +58,7 @@ def test_nodes_list_filters_and_parent(reg, client):
     t = reg
     admin = as_user(client, t, Role.COUNTY_ADMIN)
     body = get(admin, "/nodes")
-    assert set(body) == {"items", "count"}
+    assert set(body) == {"items", "count", "count_capped"}
     assert body["count"] == 9
     by_id = {n["id"]: n for n in body["items"]}
     assert by_id[t.county.pk]["parent_id"] is None
@@ -73,7 +73,7 @@ def test_nodes_parent_filter_out_of_scope_looks_like_missing(reg, client):
     t = reg
     worker = as_user(client, t, Role.GRID_WORKER)
     assert ids(get(worker, "/nodes")) == sorted([t.grid_a1.pk, t.micro_a1.pk])
-    empty = {"items": [], "count": 0}
+    empty = {"items": [], "count": 0, "count_capped": False}
     assert get(worker, "/nodes", parent=t.comm_b.pk) == get(worker, "/nodes", parent=999999) == empty
     # The same for the lists filtered by the node a record lies under.
     for path in ("/households", "/residents", "/party-members", "/party-organizations"):

@@ -9,7 +9,7 @@ from ninja import Router
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from gongzhi.core.api import ErrorOut, Page
+from gongzhi.core.api import Id, Page, errors
 
 from . import actions
 from .backends import LockedOut, check_password_with_lockout
@@ -20,7 +20,7 @@ router = Router(tags=["auth"])
 
 
 @router.post(
-    "/token", auth=None, response={201: TokenCreatedOut, 401: ErrorOut, 429: LockedOutError},
+    "/token", auth=None, response={201: TokenCreatedOut, **errors(400, 401, 422), 429: LockedOutError},
     summary="Obtain a bearer token",
 )
 def token_obtain(request, payload: TokenObtainIn, response: HttpResponse):
@@ -42,15 +42,15 @@ def token_obtain(request, payload: TokenObtainIn, response: HttpResponse):
     return Status(201, {"token": raw, "id": token.pk, "name": token.name, "prefix": token.prefix})
 
 
-@router.get("/tokens", response={200: list[TokenOut], 401: ErrorOut}, summary="List your tokens")
+@router.get("/tokens", response={200: list[TokenOut], **errors(401, 422)}, summary="List your tokens")
 @paginate(Page)
 def token_list(request):
     """Your own tokens, newest first, active and revoked; never the secret."""
     return ApiToken.objects.filter(user=request.auth).order_by("-created_at", "-id")
 
 
-@router.delete("/tokens/{int:token_id}", response={204: None, 401: ErrorOut, 404: ErrorOut}, summary="Revoke a token")
-def token_revoke(request, token_id: int):
+@router.delete("/tokens/{token_id}", response={204: None, **errors(401, 403, 404, 422)}, summary="Revoke a token")
+def token_revoke(request, token_id: Id):
     """Revoke one of your tokens; it answers 401 from then on. Someone else's token id answers 404."""
     token = ApiToken.objects.filter(user=request.auth, pk=token_id).first()
     if token is None:

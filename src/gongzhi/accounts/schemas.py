@@ -7,11 +7,12 @@ import datetime as dt
 from ninja import Field, Schema
 
 from gongzhi.core.text import Line
+from gongzhi.core.api import InSchema
 
 
-class TokenObtainIn(Schema):
-    username: Line = Field(description="Login name.")
-    password: str = Field(description="Password; wrong ones count towards the lockout.")
+class TokenObtainIn(InSchema):
+    username: Line = Field(max_length=150, description="Login name.")
+    password: str = Field(max_length=4096, description="Password; wrong ones count towards the lockout.")
     name: Line = Field("", max_length=100, description="A label for the token, e.g. the script or device using it.")
 
 

@@ -16,10 +16,10 @@ from ninja import Query, Router
 from ninja.pagination import paginate
 from ninja.responses import Status as HttpStatus
 
-from gongzhi.core.workdays import day_start
 from gongzhi.appeals.permissions import Perm
-from gongzhi.core.api import READ_ERRORS, WRITE_ERRORS, ErrorOut, Page
+from gongzhi.core.api import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, Id, Page, errors
 from gongzhi.core.scoping import under
+from gongzhi.core.workdays import day_start
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import OrgNode, Unit
 
@@ -39,13 +39,14 @@ from .schemas import (
     NoteIn,
     RateIn,
     ReasonIn,
+    ReopenIn,
     ResolveIn,
     SuperviseIn,
     VerifyIn,
 )
 
 router = Router(tags=["appeals"])
-TRANSITION_ERRORS = {**WRITE_ERRORS, 409: ErrorOut}
+TRANSITION_ERRORS = {**WRITE_ERRORS, **errors(409)}
 
 # --- reading ------------------------------------------------------------------------------------------
 
@@ -143,7 +144,7 @@ def _detail(user, appeal: Appeal) -> SimpleNamespace:
     )
 
 
-@router.get("/appeal-categories", response={200: list[CategoryOut], **READ_ERRORS}, summary="List appeal categories")
+@router.get("/appeal-categories", response={200: list[CategoryOut], **LIST_ERRORS}, summary="List appeal categories")
 @paginate(Page)
 def category_list(request):
     """Active categories with their form fields and deadlines (the same as the Open311 services)."""
@@ -159,7 +160,7 @@ def category_list(request):
     return out
 
 
-@router.get("/appeals", response={200: list[AppealOut], **READ_ERRORS}, summary="List appeals")
+@router.get("/appeals", response={200: list[AppealOut], **LIST_ERRORS}, summary="List appeals")
 @paginate(Page)
 def appeal_list(request, filters: Query[AppealFilterIn]):
     """Appeals you may see (your area, dispatched to you, or your own), newest first, with filters."""
@@ -169,7 +170,8 @@ def appeal_list(request, filters: Query[AppealFilterIn]):
     elif filters.queue:
         qs = _QUEUES[filters.queue](user)
     else:
-        qs = selectors.appeals(user)
+        # The indexable form: the user's own appeals as subqueries, not a join of every appeal to its reporter.
+        qs = selectors.appeals(user, indexable=True)
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.due_state:
@@ -190,8 +192,8 @@ def appeal_list(request, filters: Query[AppealFilterIn]):
     return qs.order_by("-submitted_at", "-id")
 
 
-@router.get("/appeals/{int:appeal_id}", response={200: AppealDetailOut, **READ_ERRORS}, summary="One appeal")
-def appeal_detail(request, appeal_id: int):
+@router.get("/appeals/{appeal_id}", response={200: AppealDetailOut, **READ_ERRORS}, summary="One appeal")
+def appeal_detail(request, appeal_id: Id):
     """The appeal with its timeline and, for staff, its extension and void requests."""
     return _detail(request.auth, selectors.appeal_get(request.auth, appeal_id))
 
@@ -265,12 +267,12 @@ def _dispatch_target(user, appeal: Appeal, payload: DispatchIn) -> dict:
 
 
 def _transition(path: str, summary: str, description: str):
-    return router.post(f"/appeals/{{int:appeal_id}}/{path}", response={200: AppealDetailOut, **TRANSITION_ERRORS},
+    return router.post(f"/appeals/{{appeal_id}}/{path}", response={200: AppealDetailOut, **TRANSITION_ERRORS},
                        summary=summary, description=description)
 
 
 @_transition("dispatch", "Dispatch (派单)", "The first receiver's staff send a submitted appeal to one handling unit.")
-def appeal_dispatch(request, appeal_id: int, payload: DispatchIn):
+def appeal_dispatch(request, appeal_id: Id, payload: DispatchIn):
     def run(appeal):
         actions.appeal_dispatch(appeal=appeal, by=request.auth, note=payload.note,
                                 **_dispatch_target(request.auth, appeal, payload))
@@ -279,47 +281,47 @@ def appeal_dispatch(request, appeal_id: int, payload: DispatchIn):
 
 
 @_transition("accept", "Accept (签收)", "The handling unit takes it; of two at once, one wins and the other gets 409.")
-def appeal_accept(request, appeal_id: int, payload: NoteIn):
+def appeal_accept(request, appeal_id: Id, payload: NoteIn):
     return _act(request, appeal_id, lambda a: actions.appeal_accept(appeal=a, by=request.auth, note=payload.note))
 
 
 @_transition("return", "Return (退单)", "The handling unit sends it back to the first receiver, with a reason.")
-def appeal_return(request, appeal_id: int, payload: ReasonIn):
+def appeal_return(request, appeal_id: Id, payload: ReasonIn):
     return _act(request, appeal_id, lambda a: actions.appeal_return(appeal=a, by=request.auth, reason=payload.reason))
 
 
 @_transition("resolve", "Resolve (办结)", "The handling unit says what was done.")
-def appeal_resolve(request, appeal_id: int, payload: ResolveIn):
+def appeal_resolve(request, appeal_id: Id, payload: ResolveIn):
     return _act(request, appeal_id, lambda a: actions.appeal_resolve(appeal=a, by=request.auth, result=payload.result))
 
 
 @_transition("verify", "Verify (核查)", "The first receiver's staff check the work; ok=false sends it back.")
-def appeal_verify(request, appeal_id: int, payload: VerifyIn):
+def appeal_verify(request, appeal_id: Id, payload: VerifyIn):
     return _act(request, appeal_id,
                 lambda a: actions.appeal_verify(appeal=a, by=request.auth, ok=payload.ok, note=payload.note))
 
 
 @_transition("close", "Close (结案)", "The first receiver's staff close a verified appeal.")
-def appeal_close(request, appeal_id: int, payload: NoteIn):
+def appeal_close(request, appeal_id: Id, payload: NoteIn):
     return _act(request, appeal_id, lambda a: actions.appeal_close(appeal=a, by=request.auth, note=payload.note))
 
 
 @_transition("rate", "Rate (评价) or record a callback (回访)",
              "The resident rates once it is resolved; staff record a phone callback with callback=true. "
              "Unsatisfied reopens it when the category's policy says so.")
-def appeal_rate(request, appeal_id: int, payload: RateIn):
+def appeal_rate(request, appeal_id: Id, payload: RateIn):
     return _act(request, appeal_id, lambda a: actions.appeal_rate(
         appeal=a, by=request.auth, resolved=payload.resolved, satisfaction=payload.satisfaction,
         comment=payload.comment, callback=payload.callback))
 
 
 @_transition("reopen", "Reopen (重办)", "Back to the same handler with a fresh resolution deadline.")
-def appeal_reopen(request, appeal_id: int, payload: ReasonIn):
+def appeal_reopen(request, appeal_id: Id, payload: ReopenIn):
     return _act(request, appeal_id, lambda a: actions.appeal_reopen(appeal=a, by=request.auth, reason=payload.reason))
 
 
 @_transition("extension", "Ask for more time (延期申请)", "The handling unit asks; the first receiver's staff decide.")
-def appeal_extension(request, appeal_id: int, payload: ExtensionIn):
+def appeal_extension(request, appeal_id: Id, payload: ExtensionIn):
     return _act(request, appeal_id, lambda a: actions.extension_request(
         appeal=a, by=request.auth, days=payload.days, reason=payload.reason))
 
@@ -332,30 +334,30 @@ def _pending(appeal: Appeal, kind: str) -> AppealRequest:
 
 
 @_transition("extension/decide", "Decide on more time", "Approve or reject the pending extension request.")
-def appeal_extension_decide(request, appeal_id: int, payload: DecideIn):
+def appeal_extension_decide(request, appeal_id: Id, payload: DecideIn):
     return _act(request, appeal_id, lambda a: actions.extension_decide(
         request=_pending(a, AppealRequest.Kind.EXTENSION), by=request.auth, approve=payload.approve,
         note=payload.note))
 
 
 @_transition("void", "Ask to void (作废申请)", "The first receiver's or handler's staff ask; a supervisor decides.")
-def appeal_void(request, appeal_id: int, payload: ReasonIn):
+def appeal_void(request, appeal_id: Id, payload: ReasonIn):
     return _act(request, appeal_id, lambda a: actions.void_request(appeal=a, by=request.auth, reason=payload.reason))
 
 
 @_transition("void/decide", "Decide on voiding", "A supervisor approves or rejects the pending void request.")
-def appeal_void_decide(request, appeal_id: int, payload: DecideIn):
+def appeal_void_decide(request, appeal_id: Id, payload: DecideIn):
     return _act(request, appeal_id, lambda a: actions.void_decide(
         request=_pending(a, AppealRequest.Kind.VOID), by=request.auth, approve=payload.approve, note=payload.note))
 
 
 @_transition("supervise", "Supervise (督办)", "Subdistrict or county staff press the handler.")
-def appeal_supervise(request, appeal_id: int, payload: SuperviseIn):
+def appeal_supervise(request, appeal_id: Id, payload: SuperviseIn):
     return _act(request, appeal_id, lambda a: actions.appeal_supervise(appeal=a, by=request.auth, note=payload.note))
 
 
 @_transition("merge", "Merge a duplicate (合并)", "This appeal joins the main one; its reporters follow the main one.")
-def appeal_merge(request, appeal_id: int, payload: MergeIn):
+def appeal_merge(request, appeal_id: Id, payload: MergeIn):
     def run(appeal):
         into = selectors.appeal_get(request.auth, payload.into_id)
         actions.appeal_merge(appeal=appeal, into=into, by=request.auth, note=payload.note)

@@ -43,6 +43,8 @@ from .models import ENDED_STATUSES, Appeal, AppealEvent, Category, Status, TimeU
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 DEFAULT_SPAN = dt.timedelta(days=90)  # the specification's default window ...
 MAX_RESULTS = 1000  # ... and its default cap, whichever is smaller
+MAX_SKIPPED = 100_000  # page and page_size reach this far into a window at most: narrow the window beyond
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # dates outside these years are refused (the API's days: core.api)
 MAX_DISTANCE_KM = 10  # a point farther than this from every grid is outside the client's area
 _PLACE_KINDS = (NodeKind.SUBDISTRICT, NodeKind.COMMUNITY, NodeKind.GRID, NodeKind.MICRO_GRID)
 
@@ -115,13 +117,21 @@ def _w3(moment: dt.datetime | None) -> str | None:
 
 
 def _moment(raw: str, name: str) -> dt.datetime:
+    """A W3C date and time (or a date: its midnight here), in the years FIRST_YEAR to LAST_YEAR."""
     value = (raw or "").strip().replace(" ", "+")  # a "+08:00" sent unencoded arrives as " 08:00"
-    moment = parse_datetime(value)
-    if moment is None and (day := parse_date(value)) is not None:
-        moment = dt.datetime.combine(day, dt.time())
-    if moment is None:
+    try:
+        # Both raise ValueError for a well-formed impossible value (month 13, day 45, offset +99:00).
+        moment = parse_datetime(value)
+        if moment is None and (day := parse_date(value)) is not None:
+            moment = dt.datetime.combine(day, dt.time())
+    except ValueError:
+        moment = None
+    if moment is None or not value.isascii():
         raise Open311Error(400, _("%(name)s must be a W3C date and time, e.g. 2025-06-01T08:00:00+08:00.")
                            % {"name": name})
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise Open311Error(400, _("%(name)s must lie in the years %(first)s to %(last)s.")
+                           % {"name": name, "first": FIRST_YEAR, "last": LAST_YEAR})
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
@@ -140,20 +150,46 @@ def _window(request) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
+def _whole(raw: str | None, default: int) -> int:
+    """A whole number written in ASCII digits (no sign, no spaces, no underscores), at most nine of them."""
+    raw = (raw or "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", raw):
+        raise Open311Error(400, _("page and page_size must be whole numbers."))
+    return int(raw)
+
+
 def _page(request) -> tuple[int, int]:
     """The widely implemented page/page_size extension; by default the first 1000."""
-    try:
-        page = int(request.GET.get("page") or 1)
-        size = int(request.GET.get("page_size") or MAX_RESULTS)
-    except ValueError:
-        raise Open311Error(400, _("page and page_size must be whole numbers.")) from None
+    page, size = _whole(request.GET.get("page"), 1), _whole(request.GET.get("page_size"), MAX_RESULTS)
     if page < 1 or not 1 <= size <= MAX_RESULTS:
         raise Open311Error(400, _("page starts at 1; page_size is 1 to %(max)s.") % {"max": MAX_RESULTS})
+    if (page - 1) * size > MAX_SKIPPED:
+        raise Open311Error(400, _("Pages reach at most %(max)s requests into a window: choose a shorter "
+                                  "window with start_date and end_date.") % {"max": f"{MAX_SKIPPED:,}"})
     return (page - 1) * size, size
 
 
 def _codes(raw: str) -> list[str]:
-    return [c.strip() for c in (raw or "").split(",") if c.strip()]
+    """A comma-separated list; at most MAX_RESULTS values are looked at."""
+    return [c.strip() for c in (raw or "").split(",") if c.strip()][:MAX_RESULTS]
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(values) -> None:
+    """Text with a NUL character cannot be stored (PostgreSQL) nor matched: 400 instead of a failing query."""
+    if _has_nul(values):
+        raise Open311Error(400, _("Parameters must not contain NUL characters."))
 
 
 def _open311_view(methods):
@@ -162,6 +198,7 @@ def _open311_view(methods):
     def wrap(view):
         def inner(request, *args, fmt, **kwargs):
             try:
+                _refuse_nul({key: request.GET.getlist(key) for key in request.GET})
                 return view(request, *args, fmt=fmt, **kwargs)
             except Open311Error as exc:
                 return _errors(fmt, exc.status, *exc.descriptions)
@@ -392,6 +429,7 @@ class _Form:
         for key in ("api_key", "jurisdiction_id"):
             if not self.data.get(key) and request.GET.get(key):
                 self.data[key] = request.GET[key]
+        _refuse_nul([self.data, self.lists])
 
     def get(self, key: str, *, lines: bool = False) -> str:
         """A field as text by the platform's rule (core.text): one line, or several for ``lines``; a control
@@ -489,8 +527,9 @@ def place_from_address(client, text: str) -> OrgNode:
 
 
 def place_from_id(client, raw: str) -> OrgNode:
-    node = OrgNode.objects.filter(_jurisdiction(client), pk=int(raw) if raw.isdigit() else 0,
-                                  kind__in=_PLACE_KINDS).first()
+    # ASCII digits only (str.isdigit() takes "²", which int() refuses), and an id a row can have.
+    pk = int(raw) if re.fullmatch(r"[0-9]{1,18}", raw) else 0
+    node = OrgNode.objects.filter(_jurisdiction(client), pk=pk, kind__in=_PLACE_KINDS).first()
     if node is None:
         raise Open311Error(400, _("address_id is not a place in the area this service covers."))
     return node

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
-from gongzhi.core.text import Block, Line
+from gongzhi.core.api import Day, Id, InSchema, Text
+from gongzhi.core.text import Line, Block
 
 from .models import Channel, DueState, Satisfaction, Status, TimeUnit
 
@@ -18,6 +19,9 @@ ChannelCode = Literal[tuple(Channel.values)]
 SatisfactionCode = Literal[tuple(Satisfaction.values)]
 TimeUnitCode = Literal[tuple(TimeUnit.values)]
 Queue = Literal["dispatch", "handle", "verify", "mine"]
+Reason = Text(min_chars=2, max_length=500, multiline=True)  # the actions want two characters at least (strip() removes spaces)
+Result = Text(min_chars=2, max_length=5000, multiline=True)
+Description = Text(min_chars=1, max_length=5000, multiline=True)
 
 
 # --- categories ------------------------------------------------------------------------------------
@@ -54,7 +58,7 @@ class CategoryOut(Schema):
 # --- appeals -----------------------------------------------------------------------------------------
 
 
-class AppealFilterIn(Schema):
+class AppealFilterIn(InSchema):
     queue: Queue | None = Field(None, description=(
         "A work queue instead of everything you may see: dispatch (submitted or returned, yours to dispatch), "
         "handle (dispatched to you or accepted), verify (resolved or verified, yours to check and close), "
@@ -62,12 +66,12 @@ class AppealFilterIn(Schema):
     ))
     status: StatusCode | None = None
     due_state: DueStateCode | None = None
-    category: str | None = Field(None, description="A category code; its subcategories are included.")
-    node: int | None = Field(None, description="Only appeals placed under this org node id.")
-    handler_node: int | None = Field(None, description="Only appeals handled by this org node id.")
-    handler_unit: int | None = Field(None, description="Only appeals handled by this unit id.")
-    date_from: dt.date | None = Field(None, alias="from", description="Filed on or after this day.")
-    date_to: dt.date | None = Field(None, alias="to", description="Filed on or before this day.")
+    category: str | None = Field(None, max_length=40, description="A category code; its subcategories are included.")
+    node: Id | None = Field(None, description="Only appeals placed under this org node id.")
+    handler_node: Id | None = Field(None, description="Only appeals handled by this org node id.")
+    handler_unit: Id | None = Field(None, description="Only appeals handled by this unit id.")
+    date_from: Day | None = Field(None, alias="from", description="Filed on or after this day.")
+    date_to: Day | None = Field(None, alias="to", description="Filed on or before this day.")
     q: Line = Field("", max_length=50, description="The appeal number, or words of the title or description.")
 
 
@@ -175,14 +179,14 @@ class AppealDetailOut(AppealOut):
 # --- writes ---------------------------------------------------------------------------------------------
 
 
-class AppealFileIn(Schema):
-    category: str = Field(description="A category code (GET /appeal-categories).")
+class AppealFileIn(InSchema):
+    category: str = Field(max_length=40, description="A category code (GET /appeal-categories).")
     title: Line = Field("", max_length=120, description="Optional; the start of the description when empty.")
-    description: Block = Field(min_length=1, max_length=5000)
+    description: Description
     channel: ChannelCode = Field("online", description="How it came in; a resident filing for themselves is online.")
-    node_id: int | None = Field(None, description="Where the problem is (staff): an org node id.")
-    household_id: int | None = Field(None, description="Where the problem is: a household id.")
-    reporter_id: int | None = Field(None, description="The resident it is for (staff); residents file for themselves.")
+    node_id: Id | None = Field(None, description="Where the problem is (staff): an org node id.")
+    household_id: Id | None = Field(None, description="Where the problem is: a household id.")
+    reporter_id: Id | None = Field(None, description="The resident it is for (staff); residents file for themselves.")
     reporter_name: Line = Field("", max_length=50, description="For someone not in the registry.")
     reporter_phone: Line = Field("", description="For someone not in the registry; stored encrypted, shown masked.")
     address: Line = Field("", max_length=200)
@@ -191,50 +195,56 @@ class AppealFileIn(Schema):
     attributes: dict[str, Any] = Field({}, description="Answers to the category's form fields, by field code.")
 
 
-class DispatchIn(Schema):
-    to_node_id: int | None = Field(None, description="A subdistrict, community, grid or micro-grid id.")
-    to_unit_id: int | None = Field(None, description="A department or partner unit id.")
+class DispatchIn(InSchema):
+    to_node_id: Id | None = Field(None, description="A subdistrict, community, grid or micro-grid id.")
+    to_unit_id: Id | None = Field(None, description="A department or partner unit id.")
     note: Block = Field("", max_length=500)
 
 
-class NoteIn(Schema):
+class NoteIn(InSchema):
     note: Block = Field("", max_length=500)
 
 
-class ReasonIn(Schema):
-    reason: Block = Field(max_length=500)
+class ReasonIn(InSchema):
+    reason: Reason = Field(description="Why (2 characters or more).")
 
 
-class ResolveIn(Schema):
-    result: Block = Field(max_length=5000, description="What was done.")
+class ReopenIn(InSchema):
+    reason: str = Field(max_length=500, description="Why it is handled again.")
 
 
-class VerifyIn(Schema):
-    ok: bool = Field(True, description="False sends it back to the handler; say what is still to be done in note.")
+class ResolveIn(InSchema):
+    result: Result = Field(description="What was done (2 characters or more).")
+
+
+class VerifyIn(InSchema):
+    ok: bool = Field(True, description=(
+        "False sends it back to the handler; then say what is still to be done in note (2 characters or more)."
+    ))
     note: Block = Field("", max_length=500)
 
 
-class RateIn(Schema):
+class RateIn(InSchema):
     resolved: bool
     satisfaction: SatisfactionCode
     comment: Block = Field("", max_length=500)
     callback: bool = Field(False, description="Staff recording a phone callback (回访) instead of the resident.")
 
 
-class ExtensionIn(Schema):
+class ExtensionIn(InSchema):
     days: int = Field(ge=1, le=30, description="Extra working days.")
-    reason: Block = Field(max_length=500)
+    reason: Reason = Field(description="Why more time is needed (2 characters or more).")
 
 
-class DecideIn(Schema):
+class DecideIn(InSchema):
     approve: bool
     note: Block = Field("", max_length=500)
 
 
-class SuperviseIn(Schema):
+class SuperviseIn(InSchema):
     note: Block = Field(max_length=500)
 
 
-class MergeIn(Schema):
-    into_id: int = Field(description="The main appeal this one duplicates.")
+class MergeIn(InSchema):
+    into_id: Id = Field(description="The main appeal this one duplicates.")
     note: Block = Field("", max_length=500)

@@ -228,8 +228,8 @@ def mine(user) -> QuerySet[Appeal]:
     """A resident's own appeals: filed by them, for them, or followed after a merge."""
     if user is None or not user.is_authenticated:
         return Appeal.objects.none()
-    followed = AppealFollower.objects.filter(appeal=OuterRef("pk"), user=user)
-    return Appeal.objects.filter(Q(filed_by=user) | Q(reporter__user=user) | Q(Exists(followed))).select_related("category")
+    # ``_own_q``: each part an index answers, where a join to the reporter would read every appeal.
+    return Appeal.objects.filter(_own_q(user)).select_related("category")
 
 
 def categories() -> QuerySet[Category]:

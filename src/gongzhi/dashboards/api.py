@@ -2,7 +2,7 @@
 
 from ninja import Query, Router
 
-from gongzhi.core.api import ErrorOut
+from gongzhi.core.api import READ_ERRORS
 
 from . import metrics, selectors
 from .schemas import MetricsOut, MetricsQueryIn
@@ -11,7 +11,7 @@ router = Router(tags=["metrics"])
 
 
 @router.get(
-    "/appeals", response={200: MetricsOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    "/appeals", response={200: MetricsOut, **READ_ERRORS},
     summary="Appeal figures: the three rates and the rest",
 )
 def appeal_metrics(request, q: Query[MetricsQueryIn]):

@@ -7,16 +7,18 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from gongzhi.core.api import Day, Id, InSchema
+
 Rate = float | None
 _RATE = " A share from 0 to 1 (4 decimals); null when the denominator is 0."
 
 
-class MetricsQueryIn(Schema):
-    node: int | None = Field(None, description="Org node id; default: the top node of your area.")
-    date_from: dt.date | None = Field(
+class MetricsQueryIn(InSchema):
+    node: Id | None = Field(None, description="Org node id; default: the top node of your area.")
+    date_from: Day | None = Field(
         None, alias="from", description="First filing day (Asia/Shanghai), inclusive; default: 29 days before `to`."
     )
-    date_to: dt.date | None = Field(None, alias="to", description="Last filing day, inclusive; default: today.")
+    date_to: Day | None = Field(None, alias="to", description="Last filing day, inclusive; default: today.")
     group: Literal["child", "unit", "category", "worker"] | None = Field(
         None, description="Also break the figures down by child node, handling unit, category or grid worker."
     )

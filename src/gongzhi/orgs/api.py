@@ -7,7 +7,7 @@ from ninja import Query, Router
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from gongzhi.core.api import READ_ERRORS, WRITE_ERRORS, Page
+from gongzhi.core.api import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, Id, Page
 from gongzhi.core.scoping import under
 
 from . import actions, selectors
@@ -73,7 +73,7 @@ def _with_parent_id(qs):
 # --- org nodes -------------------------------------------------------------------------------------
 
 
-@nodes_router.get("", response={200: list[NodeOut], **READ_ERRORS}, summary="List org nodes")
+@nodes_router.get("", response={200: list[NodeOut], **LIST_ERRORS}, summary="List org nodes")
 @paginate(Page)
 def node_list(request, filters: Query[NodeFilterIn]):
     """Nodes in your area, in tree order."""
@@ -85,7 +85,7 @@ def node_list(request, filters: Query[NodeFilterIn]):
     return _with_parent_id(qs.order_by("path"))
 
 
-@nodes_router.get("/tree", response={200: list[NodeTreeOut], **READ_ERRORS}, summary="Your subtree as nested JSON")
+@nodes_router.get("/tree", response={200: list[NodeTreeOut], **LIST_ERRORS}, summary="Your subtree as nested JSON")
 def node_tree(request, depth: int = Query(2, ge=0, le=4, description="Levels below your top nodes.")):
     """The nodes where your roles are held, each with its descendants down to ``depth`` levels."""
     user = request.auth
@@ -108,25 +108,25 @@ def node_tree(request, depth: int = Query(2, ge=0, le=4, description="Levels bel
     return top
 
 
-@nodes_router.get("/{int:node_id}", response={200: NodeOut, **READ_ERRORS}, summary="One org node")
-def node_detail(request, node_id: int):
+@nodes_router.get("/{node_id}", response={200: NodeOut, **READ_ERRORS}, summary="One org node")
+def node_detail(request, node_id: Id):
     selectors.node_get(request.auth, node_id)
     return _with_parent_id(selectors.nodes(request.auth)).get(pk=node_id)
 
 
 @nodes_router.get(
-    "/{int:node_id}/children", response={200: list[NodeOut], **READ_ERRORS}, summary="Children of a node"
+    "/{node_id}/children", response={200: list[NodeOut], **READ_ERRORS}, summary="Children of a node"
 )
 @paginate(Page)
-def node_children(request, node_id: int):
+def node_children(request, node_id: Id):
     node = selectors.node_get(request.auth, node_id)
     return _with_parent_id(selectors.node_children(request.auth, node))
 
 
 @nodes_router.get(
-    "/{int:node_id}/figures", response={200: NodeFiguresOut, **READ_ERRORS}, summary="Counts under a node"
+    "/{node_id}/figures", response={200: NodeFiguresOut, **READ_ERRORS}, summary="Counts under a node"
 )
-def node_figures(request, node_id: int):
+def node_figures(request, node_id: Id):
     """Child nodes by level, places, households, residents, party members and care groups under the node."""
     node = selectors.node_get(request.auth, node_id)
     return selectors.node_figures(request.auth, node)
@@ -139,7 +139,7 @@ def _compounds(user):
     return selectors.compounds(user).prefetch_related(Prefetch("grids", queryset=OrgNode.objects.only("id")))
 
 
-@places_router.get("/compounds", response={200: list[CompoundOut], **READ_ERRORS}, summary="List compounds")
+@places_router.get("/compounds", response={200: list[CompoundOut], **LIST_ERRORS}, summary="List compounds")
 @paginate(Page)
 def compound_list(request, filters: Query[CompoundFilterIn]):
     qs = _compounds(request.auth)
@@ -150,13 +150,13 @@ def compound_list(request, filters: Query[CompoundFilterIn]):
     return qs.order_by("org_path", "name", "id")
 
 
-@places_router.get("/compounds/{int:compound_id}", response={200: CompoundOut, **READ_ERRORS}, summary="One compound")
-def compound_detail(request, compound_id: int):
+@places_router.get("/compounds/{compound_id}", response={200: CompoundOut, **READ_ERRORS}, summary="One compound")
+def compound_detail(request, compound_id: Id):
     selectors.compound_get(request.auth, compound_id)
     return _compounds(request.auth).get(pk=compound_id)
 
 
-@places_router.get("/buildings", response={200: list[BuildingOut], **READ_ERRORS}, summary="List buildings")
+@places_router.get("/buildings", response={200: list[BuildingOut], **LIST_ERRORS}, summary="List buildings")
 @paginate(Page)
 def building_list(request, filters: Query[BuildingFilterIn]):
     qs = selectors.buildings(request.auth)
@@ -167,15 +167,15 @@ def building_list(request, filters: Query[BuildingFilterIn]):
     return qs.order_by("org_path", "compound_id", "name", "id")
 
 
-@places_router.get("/buildings/{int:building_id}", response={200: BuildingOut, **READ_ERRORS}, summary="One building")
-def building_detail(request, building_id: int):
+@places_router.get("/buildings/{building_id}", response={200: BuildingOut, **READ_ERRORS}, summary="One building")
+def building_detail(request, building_id: Id):
     return selectors.building_get(request.auth, building_id)
 
 
 # --- households and residents --------------------------------------------------------------------------
 
 
-@registry_router.get("/households", response={200: list[HouseholdOut], **READ_ERRORS}, summary="List households")
+@registry_router.get("/households", response={200: list[HouseholdOut], **LIST_ERRORS}, summary="List households")
 @paginate(Page)
 def household_list(request, filters: Query[HouseholdFilterIn]):
     qs = selectors.households(request.auth)
@@ -190,10 +190,10 @@ def household_list(request, filters: Query[HouseholdFilterIn]):
 
 
 @registry_router.get(
-    "/households/{int:household_id}", response={200: HouseholdDetailOut, **READ_ERRORS},
+    "/households/{household_id}", response={200: HouseholdDetailOut, **READ_ERRORS},
     summary="One household with its members",
 )
-def household_detail(request, household_id: int):
+def household_detail(request, household_id: Id):
     household = selectors.household_get(request.auth, household_id)
     household.visible_members = list(
         selectors.residents(request.auth).filter(household=household).order_by("id")
@@ -202,17 +202,17 @@ def household_detail(request, household_id: int):
 
 
 @registry_router.post(
-    "/households/{int:household_id}/move", response={200: HouseholdOut, **WRITE_ERRORS},
+    "/households/{household_id}/move", response={200: HouseholdOut, **WRITE_ERRORS},
     summary="Move a household to another grid",
 )
-def household_move(request, household_id: int, payload: HouseholdMoveIn):
+def household_move(request, household_id: Id, payload: HouseholdMoveIn):
     """Members and care tags follow; the move is kept in the household's history and the audit log."""
     household = selectors.household_get(request.auth, household_id)
     to_node = selectors.node_get(request.auth, payload.to_node_id)
     return actions.household_move(household=household, to_node=to_node, by=request.auth, reason=payload.reason)
 
 
-@registry_router.get("/residents", response={200: list[ResidentOut], **READ_ERRORS}, summary="List residents")
+@registry_router.get("/residents", response={200: list[ResidentOut], **LIST_ERRORS}, summary="List residents")
 @paginate(Page)
 def resident_list(request, filters: Query[ResidentFilterIn]):
     """Residents in your area; ID numbers and phones masked."""
@@ -227,8 +227,8 @@ def resident_list(request, filters: Query[ResidentFilterIn]):
     return qs.order_by("org_path", "household_id", "id")
 
 
-@registry_router.get("/residents/{int:resident_id}", response={200: ResidentOut, **READ_ERRORS}, summary="One resident")
-def resident_detail(request, resident_id: int):
+@registry_router.get("/residents/{resident_id}", response={200: ResidentOut, **READ_ERRORS}, summary="One resident")
+def resident_detail(request, resident_id: Id):
     return selectors.resident_get(request.auth, resident_id)
 
 
@@ -246,9 +246,9 @@ def resident_create(request, payload: ResidentCreateIn):
 
 
 @registry_router.patch(
-    "/residents/{int:resident_id}", response={200: ResidentOut, **WRITE_ERRORS}, summary="Change a resident"
+    "/residents/{resident_id}", response={200: ResidentOut, **WRITE_ERRORS}, summary="Change a resident"
 )
-def resident_update(request, resident_id: int, payload: ResidentUpdateIn):
+def resident_update(request, resident_id: Id, payload: ResidentUpdateIn):
     resident = selectors.resident_get(request.auth, resident_id)
     fields = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
     actions.resident_update(resident=resident, by=request.auth, **fields)
@@ -256,10 +256,10 @@ def resident_update(request, resident_id: int, payload: ResidentUpdateIn):
 
 
 @registry_router.post(
-    "/residents/{int:resident_id}/reveal", response={200: RevealOut, **WRITE_ERRORS},
+    "/residents/{resident_id}/reveal", response={200: RevealOut, **WRITE_ERRORS},
     summary="Show a full ID number or phone",
 )
-def resident_reveal(request, resident_id: int, payload: RevealIn):
+def resident_reveal(request, resident_id: Id, payload: RevealIn):
     """For roles allowed to see personal data (403 otherwise); every reveal is written to the audit log."""
     resident = selectors.resident_get(request.auth, resident_id)
     value = actions.resident_reveal(resident=resident, by=request.auth, field=payload.field, reason=payload.reason)
@@ -270,7 +270,7 @@ def resident_reveal(request, resident_id: int, payload: RevealIn):
 
 
 @party_router.get(
-    "/party-organizations", response={200: list[PartyOrgOut], **READ_ERRORS}, summary="List party organisations"
+    "/party-organizations", response={200: list[PartyOrgOut], **LIST_ERRORS}, summary="List party organisations"
 )
 @paginate(Page)
 def party_org_list(request, filters: Query[PartyOrgFilterIn]):
@@ -284,13 +284,13 @@ def party_org_list(request, filters: Query[PartyOrgFilterIn]):
 
 
 @party_router.get(
-    "/party-organizations/{int:org_id}", response={200: PartyOrgOut, **READ_ERRORS}, summary="One party organisation"
+    "/party-organizations/{org_id}", response={200: PartyOrgOut, **READ_ERRORS}, summary="One party organisation"
 )
-def party_org_detail(request, org_id: int):
+def party_org_detail(request, org_id: Id):
     return selectors.party_org_get(request.auth, org_id)
 
 
-@party_router.get("/party-members", response={200: list[PartyMemberOut], **READ_ERRORS}, summary="List party members")
+@party_router.get("/party-members", response={200: list[PartyMemberOut], **LIST_ERRORS}, summary="List party members")
 @paginate(Page)
 def party_member_list(request, filters: Query[PartyMemberFilterIn]):
     qs = selectors.party_members(request.auth)
@@ -305,9 +305,9 @@ def party_member_list(request, filters: Query[PartyMemberFilterIn]):
 
 
 @party_router.get(
-    "/party-members/{int:member_id}", response={200: PartyMemberOut, **READ_ERRORS}, summary="One party member"
+    "/party-members/{member_id}", response={200: PartyMemberOut, **READ_ERRORS}, summary="One party member"
 )
-def party_member_detail(request, member_id: int):
+def party_member_detail(request, member_id: Id):
     return selectors.party_member_get(request.auth, member_id)
 
 
@@ -317,7 +317,7 @@ def _units(user):
     )
 
 
-@units_router.get("/units", response={200: list[UnitOut], **READ_ERRORS}, summary="List units")
+@units_router.get("/units", response={200: list[UnitOut], **LIST_ERRORS}, summary="List units")
 @paginate(Page)
 def unit_list(request, filters: Query[UnitFilterIn]):
     """Partner units and departments that belong to or serve a node in your area (or above it)."""
@@ -327,8 +327,8 @@ def unit_list(request, filters: Query[UnitFilterIn]):
     return qs.order_by("kind", "name", "id")
 
 
-@units_router.get("/units/{int:unit_id}", response={200: UnitOut, **READ_ERRORS}, summary="One unit")
-def unit_detail(request, unit_id: int):
+@units_router.get("/units/{unit_id}", response={200: UnitOut, **READ_ERRORS}, summary="One unit")
+def unit_detail(request, unit_id: Id):
     selectors.unit_get(request.auth, unit_id)
     return _units(request.auth).get(pk=unit_id)
 

@@ -7,6 +7,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from gongzhi.core.api import Id, InSchema, Text
 from gongzhi.core.text import Line
 
 from .models import (
@@ -30,13 +31,16 @@ CareGroupCode = Literal[tuple(CareGroup.values)]
 PartyOrgKindCode = Literal[tuple(PartyOrgKind.values)]
 UnitKindCode = Literal[tuple(UnitKind.values)]
 
+Name = Text(min_chars=1, max_length=50)
+Reason = Text(min_chars=2, max_length=200)
+
 
 # --- org nodes -----------------------------------------------------------------------------------
 
 
-class NodeFilterIn(Schema):
+class NodeFilterIn(InSchema):
     kind: NodeKindCode | None = Field(None, description="Only nodes of this level.")
-    parent: int | None = Field(None, description="Only the direct children of this node id.")
+    parent: Id | None = Field(None, description="Only the direct children of this node id.")
 
 
 class NodeOut(Schema):
@@ -78,9 +82,9 @@ class NodeFiguresOut(Schema):
 # --- places --------------------------------------------------------------------------------------
 
 
-class CompoundFilterIn(Schema):
+class CompoundFilterIn(InSchema):
     kind: CompoundKindCode | None = Field(None, description="Only compounds of this type.")
-    community: int | None = Field(None, description="Only compounds of this community node id.")
+    community: Id | None = Field(None, description="Only compounds of this community node id.")
 
 
 class CompoundOut(Schema):
@@ -103,9 +107,9 @@ class CompoundOut(Schema):
         return sorted(g.pk for g in obj.grids.all())
 
 
-class BuildingFilterIn(Schema):
-    compound: int | None = Field(None, description="Only buildings of this compound id.")
-    grid: int | None = Field(None, description="Only buildings assigned to this grid or micro-grid id.")
+class BuildingFilterIn(InSchema):
+    compound: Id | None = Field(None, description="Only buildings of this compound id.")
+    grid: Id | None = Field(None, description="Only buildings assigned to this grid or micro-grid id.")
 
 
 class BuildingOut(Schema):
@@ -120,15 +124,15 @@ class BuildingOut(Schema):
 # --- households and residents ----------------------------------------------------------------------
 
 
-class HouseholdFilterIn(Schema):
-    node: int | None = Field(None, description="Only households under this node id (any level).")
-    compound: int | None = Field(None, description="Only households in this compound id.")
-    building: int | None = Field(None, description="Only households in this building id.")
+class HouseholdFilterIn(InSchema):
+    node: Id | None = Field(None, description="Only households under this node id (any level).")
+    compound: Id | None = Field(None, description="Only households in this compound id.")
+    building: Id | None = Field(None, description="Only households in this building id.")
 
 
-class ResidentFilterIn(Schema):
-    node: int | None = Field(None, description="Only residents under this node id (any level).")
-    household: int | None = Field(None, description="Only members of this household id.")
+class ResidentFilterIn(InSchema):
+    node: Id | None = Field(None, description="Only residents under this node id (any level).")
+    household: Id | None = Field(None, description="Only members of this household id.")
     care_group: CareGroupCode | None = Field(None, description="Only residents tagged with this care group.")
     gender: GenderCode | None = None
     residency: ResidencyCode | None = None
@@ -193,9 +197,9 @@ class HouseholdDetailOut(HouseholdOut):
         return obj.visible_members
 
 
-class ResidentCreateIn(Schema):
-    household_id: int
-    name: Line = Field(min_length=1, max_length=50)
+class ResidentCreateIn(InSchema):
+    household_id: Id
+    name: Name
     id_number: Line = Field(description="18-digit resident ID number (GB 11643); gender and birth date come from it.")
     phone: Line = Field("", description="Mobile number or landline with area code; may be empty.")
     relation: RelationCode = "other"
@@ -204,7 +208,7 @@ class ResidentCreateIn(Schema):
     care_groups: list[CareGroupCode] = []
 
 
-class ResidentUpdateIn(Schema):
+class ResidentUpdateIn(InSchema):
     """Only the fields sent change; null or omitted leaves a field as it is."""
 
     phone: Line | None = Field(None, description="New phone; an empty string removes it.")
@@ -214,25 +218,25 @@ class ResidentUpdateIn(Schema):
     care_groups: list[CareGroupCode] | None = Field(None, description="The complete new set of care groups.")
 
 
-class RevealIn(Schema):
+class RevealIn(InSchema):
     field: Literal["id_number", "phone"]
-    reason: Line = Field(description="Why you need the full value; kept in the audit log.")
+    reason: Reason = Field(description="Why you need the full value (2 characters or more); kept in the audit log.")
 
 
 class RevealOut(Schema):
     value: str = Field(description="The full, unmasked value.")
 
 
-class HouseholdMoveIn(Schema):
-    to_node_id: int = Field(description="The grid or micro-grid the household moves to.")
+class HouseholdMoveIn(InSchema):
+    to_node_id: Id = Field(description="The grid or micro-grid the household moves to.")
     reason: Line = Field("", max_length=200)
 
 
 # --- party and units -----------------------------------------------------------------------------
 
 
-class PartyOrgFilterIn(Schema):
-    node: int | None = Field(None, description="Only organisations under this node id.")
+class PartyOrgFilterIn(InSchema):
+    node: Id | None = Field(None, description="Only organisations under this node id.")
     kind: PartyOrgKindCode | None = None
 
 
@@ -247,9 +251,9 @@ class PartyOrgOut(Schema):
     secretary_id: int | None = Field(description="The secretary (a party member id).")
 
 
-class PartyMemberFilterIn(Schema):
-    node: int | None = Field(None, description="Only members assigned under this node id.")
-    organization: int | None = Field(None, description="Only members of this party organisation id.")
+class PartyMemberFilterIn(InSchema):
+    node: Id | None = Field(None, description="Only members assigned under this node id.")
+    organization: Id | None = Field(None, description="Only members of this party organisation id.")
     dual_registered: bool | None = Field(None, description="Only in-service members who reported (or did not).")
 
 
@@ -270,7 +274,7 @@ class PartyMemberOut(Schema):
         return obj.resident.name
 
 
-class UnitFilterIn(Schema):
+class UnitFilterIn(InSchema):
     kind: UnitKindCode | None = None
 
 
