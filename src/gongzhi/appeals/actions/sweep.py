@@ -22,7 +22,6 @@ notifications hook in there and work through them in batches on the task worker.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from gongzhi.core.models import AuditEvent
+from gongzhi.core import audit
 
 from .. import events
 from ..models import Appeal, AppealEvent, DueState, Status
@@ -79,11 +78,11 @@ def sweep(now: dt.datetime | None = None) -> dict:
 
 
 def _escalation_records(now: dt.datetime) -> None:
-    """The timeline event and the audit row of every appeal escalated at ``now``, one INSERT ... SELECT
-    each (``audit.record`` writes one row per call; a first sweep may escalate thousands)."""
+    """The timeline event and the audit row of every appeal escalated at ``now``: the events in one
+    INSERT ... SELECT, the audit rows through ``audit.record_many`` (a first sweep may escalate thousands)."""
     with override(settings.LANGUAGE_CODE):  # stored text, in the site's language like the actions' notes
         note = _("Overdue: escalated to the supervisors of the handling unit.")
-    appeal, event, audit = Appeal._meta.db_table, AppealEvent._meta.db_table, AuditEvent._meta.db_table
+    appeal, event = Appeal._meta.db_table, AppealEvent._meta.db_table
     json_param = "CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s"
     # Found again by the (status, resolve_due) index: escalated_at is exactly this sweep's time.
     where = "status IN (%s, %s, %s) AND resolve_due <= %s AND escalated_at = %s"
@@ -95,9 +94,9 @@ def _escalation_records(now: dt.datetime) -> None:
             f"SELECT id, %s, NULL, '', 'escalate', status, status, %s, %s, {json_param} FROM {appeal} WHERE {where}",
             [at, note, False, "{}", *where_params],
         )
-        cursor.execute(
-            f"INSERT INTO {audit} (at, actor_id, actor_name, action, object_type, object_id, object_repr, org_path, "
-            f"changes, reason) SELECT %s, NULL, 'system', 'appeal.escalate', 'appeals.appeal', CAST(id AS VARCHAR(20)), "
-            f"SUBSTR(number || ' ' || title, 1, 200), org_path, {json_param}, %s FROM {appeal} WHERE {where}",
-            [connection.ops.adapt_datetimefield_value(timezone.now()), json.dumps({"due_state": str(DueState.OVERDUE)}), note, *where_params],
-        )
+    escalated = Appeal.objects.filter(status__in=SWEPT, resolve_due__lte=now, escalated_at=now).order_by("id")
+    audit.record_many(
+        actor=None, action="appeal.escalate", reason=note, changes={"due_state": str(DueState.OVERDUE)},
+        subjects=(audit.Subject("appeals.appeal", str(pk), f"{number} {title}"[:200], path)
+                  for pk, number, title, path in escalated.values_list("id", "number", "title", "org_path").iterator()),
+    )
