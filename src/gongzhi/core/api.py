@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from ninja import Field, Schema
+from ninja.errors import AuthenticationError
 from ninja.pagination import LimitOffsetPagination
 from ninja.security import HttpBearer, SessionAuth
+
+
+class TokenRefused(AuthenticationError):
+    """A known token that no longer works (revoked, expired): 401 with a message saying so."""
+
+    def __init__(self, message: str):
+        super().__init__(message=message)
 
 
 class BearerToken(HttpBearer):

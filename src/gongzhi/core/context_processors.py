@@ -15,5 +15,6 @@ def gongzhi(request):
             "audit": user.can(Perm.AUDIT_VIEW),
             "party": user.can(Perm.PARTY_VIEW),
             "units": user.can(Perm.UNITS_VIEW),
+            "users": user.can(Perm.USERS_MANAGE) or user.is_superuser,
         }
     }
