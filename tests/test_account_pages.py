@@ -111,6 +111,18 @@ def test_change_password(client, tree):
     assert AuditEvent.objects.filter(action="user.password_change", object_id=str(user.pk)).exists()
 
 
+def test_old_password_guesses_are_throttled(client, tree):
+    client.force_login(tree.users[Role.GRID_WORKER])
+    url = reverse("accounts:password_change")
+    new = {"new_password1": "Lüdao-2024-qiu", "new_password2": "Lüdao-2024-qiu"}
+    for _ in range(4):
+        assert client.post(url, {"old_password": "guess", **new}, REMOTE_ADDR=A1).status_code == 200
+    locked = client.post(url, {"old_password": "guess", **new}, REMOTE_ADDR=A1)
+    assert locked.status_code == 429 and "锁定" in text(locked)
+    assert client.post(url, {"old_password": PASSWORD, **new}, REMOTE_ADDR=A1).status_code == 429
+    assert not AuditEvent.objects.filter(action="user.password_change").exists()
+
+
 def test_old_tokens_address_sends_to_the_account_page(client, tree):
     client.force_login(tree.users[Role.GRID_WORKER])
     response = client.get(reverse("accounts:tokens"))

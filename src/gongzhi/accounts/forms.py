@@ -2,7 +2,8 @@
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -25,6 +26,23 @@ class LoginForm(AuthenticationForm):
             if lock is not None:
                 raise forms.ValidationError(lock.message(), code="locked") from None
             raise
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """The old password is checked through the login throttle too, so a left-open session is no way round it."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if authenticate(self.request, username=self.user.get_username(), password=old_password) is None:
+            lock = getattr(self.request, "gongzhi_lock", None)
+            if lock is not None:
+                raise forms.ValidationError(lock.message(), code="locked")
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
 
 
 def _days_label(days: int) -> str:

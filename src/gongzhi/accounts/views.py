@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from . import actions, policies, selectors
-from .forms import LockLiftForm, LoginForm, TokenCreateForm
+from .forms import LockLiftForm, LoginForm, ThrottledPasswordChangeForm, TokenCreateForm
 from .roles import Perm
 
 TOKENS_PER_PAGE = 50
@@ -55,13 +54,14 @@ def me(request):
 
 @login_required
 def password_change(request):
-    form = PasswordChangeForm(request.user, request.POST or None)
+    form = ThrottledPasswordChangeForm(request.user, request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         actions.password_change(user=request.user, new_password=form.cleaned_data["new_password1"])
         update_session_auth_hash(request, request.user)
         messages.success(request, _("Your password was changed."))
         return redirect("accounts:me")
-    return render(request, "accounts/password_change.html", {"form": form})
+    status = 429 if getattr(request, "gongzhi_lock", None) is not None else 200
+    return render(request, "accounts/password_change.html", {"form": form}, status=status)
 
 
 @login_required
