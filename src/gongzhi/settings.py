@@ -203,6 +203,22 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 
+# One cache shared by every process of the machine (files under the data folder): sessions and each
+# session's user with their roles are read from it, so a page pays no database round trip before its own
+# work. Several machines share a Redis instead (GONGZHI_CACHE_URL=redis://..., docs/deploy.md).
+_CACHE_URL = os.environ.get("GONGZHI_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        if _CACHE_URL.startswith(("redis://", "rediss://"))
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 20000, "CULL_FREQUENCY": 4},
+        }
+    )
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
 SECURE_CONTENT_TYPE_NOSNIFF = True
