@@ -151,8 +151,12 @@ def _page(request) -> tuple[int, int]:
     return (page - 1) * size, size
 
 
-def _codes(raw: str) -> list[str]:
-    return [c.strip() for c in (raw or "").split(",") if c.strip()]
+def _codes(raw: str, name: str) -> list[str]:
+    """A comma-separated argument; a control character in it is a 400 (core.text), not a database error."""
+    try:
+        return [clean_line(c) for c in (raw or "").split(",") if c.strip()]
+    except TextError as exc:
+        raise Open311Error(400, exc.message(name)) from None
 
 
 def _open311_view(methods):
@@ -570,15 +574,15 @@ def requests_(request, fmt):
                  "account_id": filed.account_id or None}]
         return _respond(fmt, "service_requests", "request", data, status=201, public=False)
     qs = _public_requests()
-    ids = _codes(request.GET.get("service_request_id", ""))
+    ids = _codes(request.GET.get("service_request_id", ""), "service_request_id")
     if ids:
         # The specification: service_request_id overrides every other argument.
         return _render_requests(fmt, list(qs.filter(number__in=ids[:MAX_RESULTS]).order_by("-submitted_at", "-id")))
     start, end = _window(request)
     qs = qs.filter(submitted_at__gte=start, submitted_at__lte=end)
-    if codes := _codes(request.GET.get("service_code", "")):
+    if codes := _codes(request.GET.get("service_code", ""), "service_code"):
         qs = qs.filter(category__code__in=codes)
-    if states := _codes(request.GET.get("status", "").lower()):
+    if states := _codes(request.GET.get("status", "").lower(), "status"):
         if not set(states) <= {"open", "closed"}:
             raise Open311Error(400, _("status is open, closed or both (comma-separated)."))
         if states == ["open"]:
@@ -642,7 +646,7 @@ def _public_updates():
 def updates(request, fmt):
     """GET servicerequestupdates (the FixMyStreet extension): public steps in time order, newest last."""
     qs = _public_updates()
-    if ids := _codes(request.GET.get("service_request_id", "")):
+    if ids := _codes(request.GET.get("service_request_id", ""), "service_request_id"):
         qs = qs.filter(appeal__number__in=ids[:MAX_RESULTS])
     start, end = _window(request)
     qs = qs.filter(at__gte=start, at__lte=end)

@@ -62,7 +62,7 @@ class AppealFilterIn(Schema):
     ))
     status: StatusCode | None = None
     due_state: DueStateCode | None = None
-    category: str | None = Field(None, description="A category code; its subcategories are included.")
+    category: Line | None = Field(None, description="A category code; its subcategories are included.")
     node: int | None = Field(None, description="Only appeals placed under this org node id.")
     handler_node: int | None = Field(None, description="Only appeals handled by this org node id.")
     handler_unit: int | None = Field(None, description="Only appeals handled by this unit id.")
@@ -176,7 +176,7 @@ class AppealDetailOut(AppealOut):
 
 
 class AppealFileIn(Schema):
-    category: str = Field(description="A category code (GET /appeal-categories).")
+    category: Line = Field(description="A category code (GET /appeal-categories).")
     title: Line = Field("", max_length=120, description="Optional; the start of the description when empty.")
     description: Block = Field(min_length=1, max_length=5000)
     channel: ChannelCode = Field("online", description="How it came in; a resident filing for themselves is online.")
