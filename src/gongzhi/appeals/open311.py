@@ -550,8 +550,8 @@ def _create(request, fmt) -> _Filed:
     answers = form.attributes()
     try:
         appeal = clients.open311_request_file(
-            client=client, category=category, node=place, attributes=answers,
-            description=_description(category, form.get("description", lines=True), answers), address=address, lat=lat, lng=lng,
+            client=client, category=category, node=place, attributes=answers, address=address, lat=lat, lng=lng,
+            description=_description(category, form.get("description", lines=True), answers),
             reporter_name=_person(form.get("first_name"), form.get("last_name")), reporter_phone=form.get("phone"),
             email=form.get("email"), account_id=form.get("account_id"), device_id=form.get("device_id"),
             media_url=form.get("media_url"), photos=form.files.getlist("media"),
