@@ -98,8 +98,8 @@ def mask_id_number(number: str) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """138****5678, 0835****4567: the 12345 convention, for staff pages only (ADR 0002: the hidden middle
-    digits of a mobile number are its home-area block, which the address narrows down)."""
+    """138****5678 (a landline 083*****1234): the 12345 convention, for staff pages only (ADR 0002: the hidden
+    middle digits of a mobile number are its number block, which the address narrows down)."""
     if not phone:
         return ""
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
