@@ -54,6 +54,12 @@ def file_as_resident(tree, cats, **kw):
     return actions.appeal_file(**args)
 
 
+def offer_in(html: str, pk: int) -> str:
+    """The signed offer on the follow button of appeal ``pk`` in the possible-duplicates panel."""
+    item = re.search(rf'data-appeal="{pk}".*?</li>', html, re.S).group(0)
+    return re.search(r'"offer": "([^"]+)"', item).group(1)
+
+
 def second_resident(tree):
     """李秀英 (grid 2 of the same community) with an account of her own."""
     user = make_user("lixiuying", Role.RESIDENT, tree.grid_a2)
@@ -203,8 +209,9 @@ def test_duplicates_while_typing_and_follow(tree, cats, client):
     }).content.decode()
 
     follow_url = reverse("appeals:m_follow", args=[theirs.pk])
-    assert c.post(follow_url, HTTP_HX_REQUEST="true").status_code == 200
-    assert c.post(follow_url).status_code == 302  # twice: still one follower
+    offer = offer_in(html, theirs.pk)  # the button carries the signed offer
+    assert c.post(follow_url, {"offer": offer}, HTTP_HX_REQUEST="true").status_code == 200
+    assert c.post(follow_url, {"offer": offer}).status_code == 302  # twice: still one follower
     me = tree.users[Role.RESIDENT]
     assert AppealFollower.objects.filter(appeal=theirs, user=me).count() == 1
     assert AuditEvent.objects.filter(action="appeal.follow", object_id=str(theirs.pk)).count() == 1

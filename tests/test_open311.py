@@ -465,9 +465,51 @@ def test_public_answers_carry_no_personal_data(client, tree, cats, key, fmt):
         for secret in ("13800001111", "511823194003150012", "张建国", "13911112222", "刘小红", "liu@example.com",
                        "滨河小区1栋1单元101"):
             assert secret not in body, secret
-    assert "138****1111" in bodies[0] and "5118**********0012" in bodies[0]
+    assert "138********" in bodies[0] and "5118**************" in bodies[0]
     resident_filed = [r for r in client.get(f"{BASE}/requests.json").json() if r["description"].startswith("我家")]
     assert resident_filed[0]["address"] == "富林镇城东社区第一网格第一微网格"  # the grid, not the household
+
+
+FORMATTED = {  # typed -> what the public answer shows
+    "138-1234-5678": "138********",
+    "138 1234 5678": "138********",
+    "0835-1234567": "0835-*******",
+    "+86 138 1234 5678": "+86 138********",
+    "１３８１２３４５６７８": "１３８********",
+    "511823 19400315 0012": "5118**************",
+}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_formatted_phone_and_id_numbers_are_masked_in_public_answers(client, tree, cats, fmt):
+    """However a number is written, in the description, the result (status_notes) and the update feed; dates,
+    house numbers and amounts stay as typed. A household's point is its grid's centre, not its compound's."""
+    tree.compound_a.lat, tree.compound_a.lng = 29.3555, 102.6555
+    plain = "2026-12-07起3栋2单元501门口，修了1200元"
+    typed = "；".join(FORMATTED)
+    # The phone page files a household's appeal at its compound's point (views_resident._household_point).
+    appeal = file_for(tree, cats, household=tree.household_a, description=f"{plain}，联系：{typed}",
+                      lat=tree.compound_a.lat, lng=tree.compound_a.lng)
+    handle = tree.users[Role.GRID_WORKER]
+    actions.appeal_dispatch(appeal=appeal, by=tree.users[Role.COMMUNITY_STAFF], to_node=tree.grid_a1)
+    actions.appeal_accept(appeal=appeal, by=handle)
+    actions.appeal_resolve(appeal=appeal, by=handle, result=f"已回电{typed}")
+
+    for r in (client.get(f"{BASE}/requests/{appeal.number}.{fmt}"), client.get(f"{BASE}/requests.{fmt}")):
+        assert r.status_code == 200
+        found = items(r, fmt, "service_requests", "request")[0]
+        description, notes = text(found["description"]), text(found["status_notes"])
+        for raw, masked in FORMATTED.items():
+            assert raw not in description and raw not in notes, raw
+            assert masked in description and masked in notes, masked
+        assert plain in description
+        assert (text(found["lat"]), text(found["long"])) == ("29.351", "102.651")  # micro_a1's centre
+    r = client.get(f"{BASE}/servicerequestupdates.{fmt}", {"service_request_id": appeal.number})
+    feed = " ".join(text(u["description"]) for u in items(r, fmt, "service_requests_updates", "request_update"))
+    for raw, masked in FORMATTED.items():
+        assert raw not in feed and masked in feed, raw
+    for digits in ("12345678", "19400315", "1234567"):
+        assert digits not in r.content.decode()
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -37,6 +37,31 @@ def html_font_size(page) -> float:
     return page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
 
 
+def test_follow_an_offered_duplicate_and_see_its_public_part(tree, mapped, open_session):
+    """The follow button carries its signed offer (htmx); the followed appeal shows without the reporter's
+    phone."""
+    cats = mapped
+    earlier = actions.appeal_file(by=tree.users[Role.COMMUNITY_STAFF], category=cats["garbage"], title="",
+                                  channel=Channel.HOTLINE, node=tree.grid_a2, reporter_name="刘小红",
+                                  reporter_phone="13911112222",
+                                  description="二组路口垃圾桶满了好几天没人清运，电话139-1111-2222")
+    s = open_session(tree.users[Role.RESIDENT].username, "phone")
+    page = s.goto("/appeals/m/new/")
+    page.select_option("#id_category", str(cats["garbage"].pk))
+    page.locator("[data-testid=place-grid]").click()
+    page.locator(f".grid-point-{tree.grid_a2.pk}").click()
+    page.fill("#id_description", "二组路口的垃圾桶满了好几天，没人清运")
+    duplicate = page.locator(f"[data-testid=duplicate][data-appeal='{earlier.pk}']")
+    expect(duplicate).to_contain_text("139********")
+    duplicate.locator("[data-testid=follow]").click()
+    expect(duplicate.locator("[data-testid=followed]")).to_be_visible()
+    page = s.goto(f"/appeals/m/{earlier.pk}/")
+    expect(page.locator("[data-testid=m-description]")).to_contain_text("139********")
+    content = page.content()
+    assert "刘小红" not in content and "1111-2222" not in content and "139****2222" not in content
+    assert not s.errors, s.errors
+
+
 def test_resident_files_follows_and_rates_on_a_phone(tree, mapped, open_session):
     cats = mapped
     earlier = actions.appeal_file(by=tree.users[Role.COMMUNITY_STAFF], category=cats["garbage"], title="",

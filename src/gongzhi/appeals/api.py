@@ -23,7 +23,7 @@ from gongzhi.core.workdays import day_start
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import OrgNode, Unit
 
-from . import actions, policies, routing, selectors
+from . import actions, policies, public, routing, selectors
 from .actions import ACTION_LABELS, ALLOWED_FROM, TransitionError
 from .models import Appeal, AppealRequest, Category, Channel
 from .schemas import (
@@ -114,24 +114,40 @@ _DETAIL_OWN = {"category", "category_name", "node_name", "handler_name", "report
                "accepted_by", "events", "requests", "allowed"}
 
 
+def _public_fields(appeal: Appeal) -> dict:
+    """What a follower who did not report the appeal sees in place of the whole (``policies.sees_whole``): its
+    public part (``appeals.public``), without the reporter, the household or who filed and accepted it."""
+    lat, lng = public.point(appeal)
+    return {
+        "title": public.title(appeal), "description": public.text(appeal.description),
+        "address": public.address(appeal, appeal.node.name), "attributes": public.answers(appeal.attributes),
+        "lat": lat, "lng": lng, "household_id": None, "reporter_id": None, "reporter_name": "",
+        "result": public.text(appeal.result), "rating_comment": public.text(appeal.rating_comment),
+    }
+
+
 def _detail(user, appeal: Appeal) -> SimpleNamespace:
-    """The appeal with its timeline: every step for staff, the public ones (without names) for residents."""
-    staff = _is_staff(user)
+    """The appeal with its timeline: every step for staff, the public ones (without names) for residents; a
+    follower who did not report it gets its public part."""
+    whole = policies.sees_whole(user, appeal)
+    staff = _is_staff(user) and whole  # staff who only follow this one see what a resident follower sees
     events = appeal.events.all() if staff else appeal.events.filter(public=True)
     requests = list(appeal.requests.select_related("requested_by").order_by("requested_at", "id"))
     pending = {r.kind for r in requests if r.state == AppealRequest.State.PENDING}
     # A namespace rather than a dict: AppealOut's resolvers read category, node and handler from it.
     fields = {f: getattr(appeal, f) for f in AppealDetailOut.model_fields if f not in _DETAIL_OWN}
+    if not whole:
+        fields.update(_public_fields(appeal))
     return SimpleNamespace(
         **fields, category=appeal.category, node=appeal.node, handler_unit=appeal.handler_unit,
-        handler_node=appeal.handler_node, reporter_phone=appeal.reporter_phone_masked,
-        filed_by=str(appeal.filed_by) if appeal.filed_by_id else "",
+        handler_node=appeal.handler_node, reporter_phone=appeal.reporter_phone_masked if whole else "",
+        filed_by=str(appeal.filed_by) if appeal.filed_by_id and whole else "",
         client=appeal.client.name if appeal.client_id else "",
-        accepted_by=str(appeal.accepted_by) if appeal.accepted_by_id else "",
+        accepted_by=str(appeal.accepted_by) if appeal.accepted_by_id and whole else "",
         events=[
             {"id": e.pk, "at": e.at, "kind": e.kind, "label": str(ACTION_LABELS.get(e.kind, e.kind)),
              "actor": e.actor_name if staff else "", "from_status": e.from_status, "to_status": e.to_status,
-             "note": e.note, "public": e.public, "data": e.data if staff else {}}
+             "note": e.note if whole else public.text(e.note), "public": e.public, "data": e.data if staff else {}}
             for e in events.order_by("at", "id")
         ],
         requests=[
@@ -187,8 +203,10 @@ def appeal_list(request, filters: Query[AppealFilterIn]):
         qs = qs.filter(submitted_at__gte=day_start(filters.date_from))
     if filters.date_to:
         qs = qs.filter(submitted_at__lt=day_start(filters.date_to + dt.timedelta(days=1)))
+    qs = selectors.with_follower_only(qs, user)
     if q := filters.q.strip():
-        qs = qs.filter(Q(number=q) | Q(title__icontains=q) | Q(description__icontains=q))
+        # Words of an appeal one only follows are not searched: a search would tell the masked digits one by one.
+        qs = qs.filter(Q(number=q) | Q(Q(title__icontains=q) | Q(description__icontains=q), follower_only=False))
     return qs.order_by("-submitted_at", "-id")
 
 

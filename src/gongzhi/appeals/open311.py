@@ -7,9 +7,10 @@ merged); ``status_notes`` says where it really stands, in the reader's language 
 ``service_request_id`` is the appeal number residents see; ``address_id`` is the id of the org node
 (grid, micro-grid, community) the request was placed in.
 
-The GET methods are public, as the specification says: they never carry the reporter's name, phone or
-e-mail, a household's address is replaced by the name of its grid, and phone or ID numbers typed into
-the text are masked.
+The GET methods are public, as the specification says: they give the public part of an appeal
+(``appeals.public``): never the reporter's name, phone or e-mail, a household's address and point replaced
+by its grid's name and centre, and phone or ID numbers typed into the text masked however they were
+written (``core.pii.mask_free_text``).
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from gongzhi.core.pii import mask_id_number, mask_phone
+from gongzhi.core.pii import mask_free_text
 from gongzhi.core.scoping import under
 from gongzhi.core.text import TextError, clean_block, clean_line
 from gongzhi.orgs.models import Building, Compound, NodeKind, OrgNode
 
-from . import routing
+from . import public, routing
 from .actions import open311 as clients
 from .models import ENDED_STATUSES, Appeal, AppealEvent, Category, Status, TimeUnit
 
@@ -221,16 +222,7 @@ def _open311_view(methods):
     return wrap
 
 
-# --- public text: no personal data ------------------------------------------------------------------------
-
-_MOBILE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-_ID_RE = re.compile(r"(?<![\dXx])\d{17}[\dXx](?![\dXx])")
-
-
-def redact(text: str) -> str:
-    """Mask phone and ID numbers a reporter or handler typed into free text."""
-    text = _ID_RE.sub(lambda m: mask_id_number(m.group(0)), text or "")
-    return _MOBILE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+# --- places ---------------------------------------------------------------------------------------------------
 
 
 class Places:
@@ -280,7 +272,7 @@ def _agency(appeal: Appeal, places: Places) -> str:
 def status_notes(appeal: Appeal, places: Places) -> str:
     """Where the appeal stands, in a sentence; the result once resolved."""
     handler = _agency(appeal, places)
-    result = redact(appeal.result)
+    result = mask_free_text(appeal.result)
     notes = {
         Status.SUBMITTED: _("Received; waiting to be dispatched."),
         Status.DISPATCHED: _("Dispatched to %(handler)s; waiting to be accepted."),
@@ -295,17 +287,9 @@ def status_notes(appeal: Appeal, places: Places) -> str:
     return notes[appeal.status] % {"handler": handler, "result": result, "into": into}
 
 
-def _public_address(appeal: Appeal, places: Places) -> str:
-    # A household's address would tell the world where the reporter lives: name the grid instead.
-    if appeal.household_id or not appeal.address:
-        return places.label(appeal.node)
-    return redact(appeal.address)
-
-
 def request_data(appeal: Appeal, places: Places, notices: Notices) -> dict:
     """One service request as the specification lists its fields; nothing personal."""
-    lat = appeal.lat if appeal.lat is not None else appeal.node.lat
-    lng = appeal.lng if appeal.lng is not None else appeal.node.lng
+    lat, lng = public.point(appeal)
     file_event = appeal.file_events[0] if getattr(appeal, "file_events", None) else None
     return {
         "service_request_id": appeal.number,
@@ -313,13 +297,13 @@ def request_data(appeal: Appeal, places: Places, notices: Notices) -> dict:
         "status_notes": status_notes(appeal, places),
         "service_name": appeal.category.name,
         "service_code": appeal.category.code,
-        "description": redact(appeal.description),
+        "description": mask_free_text(appeal.description),
         "agency_responsible": _agency(appeal, places),
         "service_notice": notices(appeal.category),
         "requested_datetime": _w3(appeal.submitted_at),
         "updated_datetime": _w3(appeal.updated_at),
         "expected_datetime": _w3(appeal.resolve_due),
-        "address": _public_address(appeal, places),
+        "address": public.address(appeal, places.label(appeal.node)),
         "address_id": str(appeal.node_id),
         "zipcode": None,
         "lat": lat,
@@ -670,7 +654,7 @@ def update_text(event: AppealEvent) -> str:
         "dispatch": _("Dispatched to %(to)s.") % {"to": data.get("to", "")},
         "accept": _("Accepted; being handled."),
         "return": _("Sent back to be dispatched again."),
-        "resolve": _("Resolved: %(result)s") % {"result": redact(event.note)},
+        "resolve": _("Resolved: %(result)s") % {"result": mask_free_text(event.note)},
         "verify": _("Checked: the work is done."),
         "verify_reject": _("Checked: more work is needed; back to the handler."),
         "close": _("Closed."),

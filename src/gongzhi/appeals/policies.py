@@ -6,10 +6,14 @@
 - the *dispatcher's chain* verifies, closes, merges, approves extensions: APPEALS_DISPATCH over
   ``owner_path``;
 - *supervisors* supervise and approve voiding: APPEALS_SUPERVISE over the place (``org_path``);
-- the *reporter* (or a follower) rates and follows.
+- the *reporter* (or a follower) rates and follows;
+- a resident *follows* only an appeal offered to them as a possible duplicate of what they were filing
+  (``follow_offer``, ``can_follow``), and a follower sees only the appeal's public part (``sees_whole``).
 """
 
 from __future__ import annotations
+
+from django.core import signing
 
 from gongzhi.core.access import ROLE_PERMS, UNIT_ROLES, Role
 
@@ -102,7 +106,56 @@ def home_community(user):
     return community_of(resident.household.grid) if resident is not None else None
 
 
-def can_follow(user, appeal: Appeal) -> bool:
-    """A resident may follow an appeal in their own community ("same problem? follow it") instead of filing it again."""
+# How long a "Same problem? Follow it" button shown while filing stays good.
+FOLLOW_OFFER_SECONDS = 3600
+_FOLLOW_OFFER_SALT = "gongzhi.appeals.follow-offer"
+
+
+def follow_offer(user, appeal: Appeal) -> str:
+    """A signed note that ``appeal`` was shown to ``user`` as a possible duplicate of what they are filing
+    (``views_resident.duplicates``); following it needs the note back (``can_follow``)."""
+    return signing.dumps([user.pk, appeal.pk], salt=_FOLLOW_OFFER_SALT)
+
+
+def was_offered(user, appeal: Appeal, offer: str) -> bool:
+    try:
+        note = signing.loads(offer or "", salt=_FOLLOW_OFFER_SALT, max_age=FOLLOW_OFFER_SECONDS)
+    except signing.BadSignature:  # forged, for someone else, or expired
+        return False
+    return note == [user.pk, appeal.pk]
+
+
+def can_follow(user, appeal: Appeal, offer: str = "") -> bool:
+    """A resident may follow ("same problem? follow it") an appeal in their own community that was offered to
+    them, within the hour, as a possible duplicate of what they were filing: only what they have seen already.
+    Any other appeal id answers as a missing one. Following shows them the appeal's public part only."""
     community = home_community(user)
-    return community is not None and appeal.org_path.startswith(community.path)
+    return (community is not None and appeal.org_path.startswith(community.path)
+            and was_offered(user, appeal, offer))
+
+
+def reports(user, appeal: Appeal) -> bool:
+    """The resident the appeal is for, or the account that filed it (a resident for themselves, staff for
+    someone): they wrote what it says. Not a follower."""
+    if not _authenticated(user):
+        return False
+    if appeal.filed_by_id == user.pk:
+        return True
+    return bool(appeal.reporter_id) and appeal.reporter.user_id == user.pk
+
+
+def staff_sees(user, appeal: Appeal) -> bool:
+    """Staff who see the appeal through their work: its place in their area, first received, handled or
+    supervised by them."""
+    return _authenticated(user) and (
+        user.can(Perm.APPEALS_VIEW, appeal.org_path) or can_dispatch(user, appeal) or can_handle(user, appeal)
+        or can_supervise(user, appeal)
+    )
+
+
+def sees_whole(user, appeal: Appeal) -> bool:
+    """Whether the user sees the whole appeal: who reported it, their phone and household, the address and the
+    text as typed. The reporter and the staff do; a follower (a neighbour who followed it as the same problem,
+    or the reporter of an appeal merged into it) sees its public part (``appeals.public``): what Open311 shows
+    anyone, no name, phone, household or address beyond the place, phone and ID numbers in the text masked."""
+    return staff_sees(user, appeal) or reports(user, appeal)

@@ -10,6 +10,7 @@ from ninja import Field, Schema
 from gongzhi.core.api import Day, Id, InSchema, Text
 from gongzhi.core.text import Line, Block
 
+from . import policies, public
 from .models import Channel, DueState, Satisfaction, Status, TimeUnit
 
 # Literal (not Enum) types: the committed OpenAPI file then lists plain values inline.
@@ -75,10 +76,16 @@ class AppealFilterIn(InSchema):
     q: Line = Field("", max_length=50, description="The appeal number, or words of the title or description.")
 
 
+def _public_part(obj, context) -> bool:
+    """A list row the caller only follows (``selectors.with_follower_only``) and does not see through their work:
+    its public part (``policies.sees_whole``). The detail comes already made public (``api._detail``)."""
+    return bool(getattr(obj, "follower_only", False)) and not policies.staff_sees(context["request"].auth, obj)
+
+
 class AppealOut(Schema):
     id: int
     number: str = Field(description="The number residents quote; also the Open311 service_request_id.")
-    title: str
+    title: str = Field(description="As typed; phone and ID numbers masked in an appeal you only follow.")
     category: str = Field(description="Category code.")
     category_name: str
     channel: ChannelCode
@@ -86,7 +93,7 @@ class AppealOut(Schema):
     due_state: DueStateCode
     node_id: int = Field(description="The org node where the problem is.")
     node_name: str
-    address: str
+    address: str = Field(description="Where; in an appeal you only follow, the place's name instead of a household.")
     owner_node_id: int = Field(description="The first receiver, who dispatches (首接负责).")
     handler_node_id: int | None = Field(description="The grid, community or subdistrict handling it.")
     handler_unit_id: int | None = Field(description="The department or partner unit handling it.")
@@ -104,6 +111,14 @@ class AppealOut(Schema):
     reopen_count: int
     supervise_count: int
     extension_count: int
+
+    @staticmethod
+    def resolve_title(obj, context) -> str:
+        return public.title(obj) if _public_part(obj, context) else obj.title
+
+    @staticmethod
+    def resolve_address(obj, context) -> str:
+        return public.address(obj, obj.node.name) if _public_part(obj, context) else obj.address
 
     @staticmethod
     def resolve_category(obj) -> str:
@@ -151,14 +166,19 @@ class RequestOut(Schema):
 
 
 class AppealDetailOut(AppealOut):
+    """The whole appeal for its reporter and the staff; for a follower who did not report it (a neighbour who
+    followed it as the same problem, the reporter of an appeal merged into it), its public part: no reporter,
+    household, phone or account, the place's name and centre for a household's address and point, and phone
+    and ID numbers in the text masked."""
+
     description: str
     attributes: dict[str, Any] = Field(description="Answers to the category's form fields.")
     lng: float | None
     lat: float | None
-    household_id: int | None
-    reporter_id: int | None = Field(description="The resident the appeal is for, when registered.")
-    reporter_name: str
-    reporter_phone: str = Field(description="Masked phone of the reporter.")
+    household_id: int | None = Field(description="The household it is placed at; null for a follower.")
+    reporter_id: int | None = Field(description="The resident the appeal is for, when registered; null for a follower.")
+    reporter_name: str = Field(description="Empty for a follower.")
+    reporter_phone: str = Field(description="Masked phone of the reporter; empty for a follower.")
     filed_by: str = Field(description="The account that filed it; empty when filed by an Open311 client.")
     client: str = Field(description="The Open311 client application that filed it, if any.")
     accepted_by: str

@@ -8,7 +8,7 @@ from operator import or_
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BooleanField, Case, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Exact
 from django.http import Http404
@@ -232,6 +232,18 @@ def mine(user) -> QuerySet[Appeal]:
     return Appeal.objects.filter(_own_q(user)).select_related("category")
 
 
+def with_follower_only(qs: QuerySet[Appeal], user) -> QuerySet[Appeal]:
+    """Each appeal with ``follower_only``: the user follows it, neither filed it nor is it for them, so they see
+    only its public part (``policies.sees_whole``; staff who also see it through their work are told apart by
+    ``policies.staff_sees``, which needs no query)."""
+    followed = Exists(AppealFollower.objects.filter(appeal=OuterRef("pk"), user=user))
+    return qs.annotate(follower_only=Case(
+        When(Q(filed_by=user) | Q(reporter__user=user), then=Value(False)),
+        When(followed, then=Value(True)),
+        default=Value(False), output_field=BooleanField(),
+    ))
+
+
 def categories() -> QuerySet[Category]:
     return Category.objects.filter(is_active=True).select_related("parent", "policy")
 
@@ -263,7 +275,8 @@ def possible_duplicates(*, node, category: Category, text: str, household=None, 
 
 
 def followable(user) -> QuerySet[Appeal]:
-    """Open appeals a resident may join as "same problem? follow it": those in their own community."""
+    """Open appeals in a resident's own community: those they may join as "same problem? follow it" when one
+    was offered to them while filing (``policies.can_follow``)."""
     community = policies.home_community(user)
     if community is None:
         return Appeal.objects.none()

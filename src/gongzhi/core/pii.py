@@ -1,4 +1,11 @@
-"""Personal data: ID-number checks (GB 11643), encryption at rest, blind index, masking."""
+"""Personal data: ID-number checks (GB 11643), encryption at rest, blind index, masking.
+
+What a mask may show, and why, is worked out in docs/adr/0002-pii-encryption-blind-index-mask.md
+("What a mask may show"): an ID-number mask keeps the first four characters only, since the rest are
+the birth date and a sequence that age and gender narrow down; a phone mask keeps the 12345
+convention (138****5678) for staff; ``mask_free_text`` finds phone and ID numbers typed into free text
+and masks them for everyone else.
+"""
 
 from __future__ import annotations
 
@@ -79,12 +86,20 @@ def normalize_phone(value: str) -> str:
 
 
 def mask_id_number(number: str) -> str:
+    """5118**************: the province and prefecture of the office that issued it, nothing else.
+
+    Characters 7-14 are the birth date and 15-17 a sequence whose parity is the gender: with the age and
+    gender shown beside the mask, a mask that kept the last four (sequence and check character) left
+    about 33 candidates, and one beside the birth date exactly one. This one leaves 365 × 500 (ADR 0002).
+    Applied to an older mask (``5118**********1234``) it gives the new one."""
     if not number:
         return ""
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+    return number[:4] + "*" * (len(number) - 4)
 
 
 def mask_phone(phone: str) -> str:
+    """138****5678 (a landline 083*****1234): the 12345 convention, for staff pages only (ADR 0002: the hidden
+    middle digits of a mobile number are its number block, which the address narrows down)."""
     if not phone:
         return ""
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
@@ -95,6 +110,93 @@ def mask_name(name: str) -> str:
     if not name:
         return ""
     return name[0] + "*" * (len(name) - 1 if len(name) > 1 else 1)
+
+
+# --- free text: phone and ID numbers however they are typed ------------------------------------------
+
+# Full-width digits, letters and separators (and other dashes and spaces) mapped one to one onto ASCII, so
+# that the patterns see "１３８－１２３４－５６７８" as "138-1234-5678" at the same positions in the text.
+_WIDE = {0xFF10 + i: ord("0") + i for i in range(10)}
+_WIDE.update({
+    0xFF0B: "+", 0xFF0D: "-", 0xFF0E: ".", 0xFF08: "(", 0xFF09: ")", 0xFF38: "X", 0xFF58: "x", 0x3000: " ",
+    0x00A0: " ", 0x2010: "-", 0x2011: "-", 0x2012: "-", 0x2013: "-", 0x2014: "-", 0x2212: "-",
+})
+# Between two digit groups: one space, or a dash or dot with a space either side or none.
+_SEP = r"(?:[ ]?[-.][ ]?|[ ])"
+# Not inside a longer number: no digit (or ID check letter) just before, nor a digit and a dash or dot.
+_START = r"(?<![\dXx])(?<!\d[-.])"
+_CC = r"(?:(?:\+|00)[ ]?86|\(\+?86\))"  # +86, 0086, (+86)
+_AREA = r"(?:10|2\d|[3-9]\d{2})"  # an area code without its 0: 10 (Beijing), 2x, 3xx-9xx
+_ID_IN_TEXT = re.compile(
+    _START + rf"(?P<id>[1-8]\d(?:{_SEP}?\d){{15}}{_SEP}?[\dXx]|[1-8]\d(?:{_SEP}?\d){{13}})(?![\dXx])",
+    re.ASCII,
+)
+_LANDLINE_IN_TEXT = re.compile(
+    _START + rf"(?:\(0{_AREA}\)[ ]?|0{_AREA}{_SEP}?|{_CC}{_SEP}?\(?0?{_AREA}\)?{_SEP}?)"
+    rf"(?P<local>[1-9]\d{{2,3}}{_SEP}?\d{{4}})(?!\d)",
+    re.ASCII,
+)
+_MOBILE_IN_TEXT = re.compile(
+    _START + rf"(?:{_CC}{_SEP}?|86{_SEP}?)?(?P<num>1[3-9]\d{_SEP}?\d{{4}}{_SEP}?\d{{4}})(?!\d)",
+    re.ASCII,
+)
+
+
+def _is_id_number(chars: str) -> bool:
+    """An 18- or 15-digit run that reads as an ID number: a province code and a real birth date (the check
+    character is not asked for: a mistyped number is still someone's)."""
+    if chars[:2] not in _PROVINCES:
+        return False
+    year, month_day = (chars[6:10], chars[10:14]) if len(chars) == 18 else ("19" + chars[6:8], chars[8:12])
+    try:
+        born = dt.date(int(year), int(month_day[:2]), int(month_day[2:]))
+    except ValueError:
+        return False
+    return 1880 <= born.year and born <= dt.date.today()
+
+
+def mask_free_text(text: str) -> str:
+    """Phone and ID numbers in text someone typed, masked for every reader but its writer and the staff who
+    handle it (the public Open311 answers, another resident following an appeal, notices to followers).
+
+    Found however they are written: mobile numbers (``138-1234-5678``, ``138 1234 5678``, ``+86 138 1234
+    5678``, ``0086``), landlines with an area code (``0835-1234567``, ``(0835)1234567``, ``010 12345678``),
+    ID numbers of 18 characters (with X) and old ones of 15 digits, with spaces, dashes or dots between the
+    digits, and full-width digits and separators (``１３８１２３４５６７８``). Left alone: dates (2026-12-07),
+    amounts, house numbers (3栋2单元501), appeal numbers (14 digits) and any digit run that is not one of
+    these as a whole.
+
+    Masks: an ID number as ``mask_id_number`` (5118**************); a mobile number keeps its first three
+    digits (138********), a landline its area code (0835-*******). Not the 138****5678 of staff pages: the
+    text comes with the appeal's place, which tells the city and so most of the hidden middle digits (ADR
+    0002), and the reader may be anyone."""
+    if not text:
+        return text or ""
+    shadow = text.translate(_WIDE)
+    cuts: list[tuple[int, int, str]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e, _mask in cuts)
+
+    for m in _ID_IN_TEXT.finditer(shadow):
+        chars = re.sub(r"[^0-9X]", "", m.group("id").upper())
+        if _is_id_number(chars):
+            cuts.append((m.start("id"), m.end("id"), mask_id_number(chars)))
+    for m in _LANDLINE_IN_TEXT.finditer(shadow):
+        if free(*m.span()):
+            cuts.append((m.start("local"), m.end("local"), "*" * sum(c.isdigit() for c in m.group("local"))))
+    for m in _MOBILE_IN_TEXT.finditer(shadow):
+        if free(*m.span()):
+            start = m.start("num") + 3  # 1[3-9]x, typed together
+            cuts.append((start, m.end("num"), "*" * sum(c.isdigit() for c in shadow[start:m.end("num")])))
+    if not cuts:
+        return text
+    out, pos = [], 0
+    for start, end, mask in sorted(cuts):
+        out += [text[pos:start], mask]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 @lru_cache(maxsize=4)

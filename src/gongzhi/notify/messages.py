@@ -10,7 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gongzhi.appeals import public
 from gongzhi.appeals.models import Appeal
+from gongzhi.core.pii import mask_free_text
 
 from .channels import Message
 
@@ -47,9 +49,12 @@ class Text:
 
 
 def notice_text(kind: str, appeal: Appeal, *, note: str = "", place: str = "") -> Text:
-    """The in-app notice (and e-mail) for ``kind``."""
+    """The in-app notice (and e-mail) for ``kind``. The reporter's notices also go to followers, other residents:
+    phone and ID numbers in the title and the result are masked there (``core.pii.mask_free_text``)."""
     ctx = {"number": appeal.number, "title": appeal.title, "place": place, "category": appeal.category.name,
            "due": deadline(appeal), "handler": handler_label(appeal), "note": note, "result": appeal.result}
+    if kind in REPORTER_KINDS:
+        ctx["title"], ctx["result"] = public.title(appeal), mask_free_text(appeal.result)
     if kind == "resolve":
         return Text(_("The problem you reported has been resolved"),
                     _("%(title)s: %(result)s Please tell us how it was handled.") % ctx)

@@ -10,6 +10,7 @@ from ninja import Field, Schema
 from gongzhi.core.api import Id, InSchema, Text
 from gongzhi.core.text import Line
 
+from . import policies
 from .models import (
     CareGroup,
     CompoundKind,
@@ -147,7 +148,10 @@ class ResidentOut(Schema):
     id: int
     name: str
     gender: GenderCode
-    birth_date: dt.date
+    birth_date: dt.date | None = Field(description=(
+        "Only for a caller who may reveal the resident's ID number (pii.reveal), else null: with the masked "
+        "ID number beside it, the birth date would give most of the number away. Use age."
+    ))
     age: int = Field(description="Whole years today.")
     grid_id: int = Field(description="The grid the resident's household belongs to.")
     micro_grid_id: int | None = Field(description="The micro-grid, when the household is in one.")
@@ -159,6 +163,10 @@ class ResidentOut(Schema):
     ethnicity: str
     is_party_member: bool
     care_groups: list[CareGroupCode]
+
+    @staticmethod
+    def resolve_birth_date(obj, context) -> dt.date | None:
+        return obj.birth_date if policies.sees_birth_date(context["request"].auth, obj) else None
 
     @staticmethod
     def resolve_id_number(obj) -> str:

@@ -25,7 +25,7 @@ from gongzhi.core import pages
 from gongzhi.core.counting import capped_count
 from gongzhi.core.scoping import scoped, under
 
-from . import actions, selectors
+from . import actions, policies, selectors
 from .forms import (
     GridSplitForm,
     HouseholdMoveForm,
@@ -255,6 +255,7 @@ def resident_detail(request, pk):
         "party_member": party_member,
         "can_edit": user.can(Perm.REGISTRY_EDIT, resident.org_path),
         "can_reveal": user.can(Perm.PII_REVEAL, resident.org_path),
+        "sees_birth_date": policies.sees_birth_date(user, resident),
     })
 
 

@@ -620,13 +620,14 @@ def appeal_merge(*, appeal: Appeal, into: Appeal, by, note: str = "") -> Appeal:
 
 
 @transaction.atomic
-def appeal_follow(*, appeal: Appeal, by) -> AppealFollower:
-    """“Same problem? Follow it”: a resident joins an open appeal in their community instead of filing a
-    duplicate, may rate it and is told the outcome. Following twice changes nothing."""
+def appeal_follow(*, appeal: Appeal, by, offer: str) -> AppealFollower:
+    """“Same problem? Follow it”: a resident joins an open appeal in their community that was offered to them
+    as a possible duplicate while filing (``offer``: ``policies.follow_offer``) instead of filing it again; they
+    may rate it, are told the outcome and see its public part. Following twice changes nothing."""
     if appeal.status not in OPEN_STATUSES:
         raise TransitionError(_("This appeal is finished; file a new one if the problem is still there."))
-    if not policies.can_follow(by, appeal):
-        raise PermissionDenied(_("You may follow appeals in your own community only."))
+    if not policies.can_follow(by, appeal, offer):
+        raise PermissionDenied(_("You may follow only an appeal offered to you as the same problem while filing."))
     follower = AppealFollower.objects.filter(appeal=appeal, user=by).first()
     if follower is not None:
         return follower

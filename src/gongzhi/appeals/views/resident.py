@@ -19,7 +19,7 @@ from gongzhi.appeals.permissions import Perm
 from gongzhi.core import pages
 from gongzhi.orgs import selectors as registry
 
-from .. import actions, policies, selectors
+from .. import actions, policies, public, selectors
 from ..forms import (
     PLACE_ADDRESS,
     PLACE_GRID,
@@ -82,6 +82,12 @@ def _day(value) -> str:
         # Translators: Django date format for a day this year; Chinese "n月j日" (11月23日).
         return formats.date_format(local, pgettext("date format", "M j"))
     return formats.date_format(local, "DATE_FORMAT")
+
+
+def _title(user, appeal: Appeal) -> str:
+    """The title as typed for its reporter and the staff; masked for a follower or anyone else
+    (``policies.sees_whole``)."""
+    return appeal.title if policies.sees_whole(user, appeal) else public.title(appeal)
 
 
 def _status(appeal: Appeal) -> dict:
@@ -154,8 +160,10 @@ def _need_filing(user):
 def my_list(request):
     """The resident's own appeals, newest first, with their state in plain words."""
     user = request.user
-    page = pages.offset_page(request, selectors.mine(user).order_by("-submitted_at", "-id"), LIST_SIZE)
-    rows = [{"appeal": a, "status": _status(a), "when": _when(a.submitted_at)} for a in page["rows"]]
+    page = pages.offset_page(request, selectors.mine(user).select_related("reporter").order_by("-submitted_at", "-id"),
+                             LIST_SIZE)
+    rows = [{"appeal": a, "title": _title(user, a), "status": _status(a), "when": _when(a.submitted_at)}
+            for a in page["rows"]]
     return render(request, "appeals/m/list.html", {
         "rows": rows, "page": page, "linked": _resident(user) is not None,
         "can_file_for": policies.can_file_for_others(user),
@@ -257,7 +265,8 @@ def duplicates(request):
         if household is not None or node is not None:
             found = selectors.possible_duplicates(node=node, category=category, text=text, household=household)
             mine = set(selectors.mine(user).filter(pk__in=[a.pk for a, _score in found]).values_list("pk", flat=True))
-            rows = [{"appeal": a, "status": _status(a), "when": _day(a.submitted_at), "mine": a.pk in mine}
+            rows = [{"appeal": a, "title": _title(user, a), "status": _status(a), "when": _day(a.submitted_at),
+                     "mine": a.pk in mine, "offer": "" if staff or a.pk in mine else policies.follow_offer(user, a)}
                     for a, _score in found]
     return render(request, "appeals/m/_duplicates.html", {"rows": rows, "staff": staff})
 
@@ -265,11 +274,15 @@ def duplicates(request):
 @login_required
 @require_POST
 def follow(request, pk):
-    """“Same problem? Follow it”: join an open appeal in one's community instead of filing it again."""
+    """“Same problem? Follow it”: join an open appeal offered while filing (``duplicates``) instead of filing it
+    again. Any other appeal answers as a missing one."""
     user = request.user
-    appeal = get_object_or_404(selectors.followable(user), pk=pk)
+    offer = request.POST.get("offer", "")
+    appeal = selectors.followable(user).filter(pk=pk).first()
+    if appeal is None or not policies.can_follow(user, appeal, offer):
+        raise Http404("not found")
     try:
-        actions.appeal_follow(appeal=appeal, by=user)
+        actions.appeal_follow(appeal=appeal, by=user, offer=offer)
     except (ValidationError, PermissionDenied) as exc:
         message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         if request.htmx:
@@ -314,19 +327,21 @@ class _Actors:
         return role or name or _("Staff")
 
 
-def _timeline(appeal: Appeal, viewer) -> tuple[list[dict], list]:
+def _timeline(appeal: Appeal, viewer, *, whole: bool = True) -> tuple[list[dict], list]:
     """The public events as plain sentences, with the notes and photos the resident may see; and the
-    photos sent with the appeal (shown with the description)."""
+    photos sent with the appeal (shown with the description). Not ``whole`` (a follower): notes masked
+    (``appeals.public``), no photos."""
     actors = _Actors(appeal)
     items, filed_photos = [], []
     events = appeal.events.filter(public=True).select_related("actor").prefetch_related("photos")
     for e in events:
         who = actors.label(e.actor)
         data = e.data or {}
-        photos = list(e.photos.all())
+        photos = list(e.photos.all()) if whole else []
         for p in photos:
             p.view_url = reverse("appeals:m_photo", args=[appeal.pk, p.pk])
-        item = {"kind": e.kind, "when": _when(e.at), "note": e.note, "note_label": "", "photos": photos, "link": None}
+        note = e.note if whole else public.text(e.note)
+        item = {"kind": e.kind, "when": _when(e.at), "note": note, "note_label": "", "photos": photos, "link": None}
         if e.kind == "file":
             if e.actor_id and e.actor_id == viewer.pk and not viewer.can(Perm.WORKBENCH):
                 item["text"] = _("Your appeal was submitted")
@@ -385,11 +400,12 @@ def _timeline(appeal: Appeal, viewer) -> tuple[list[dict], list]:
     return items, filed_photos
 
 
-def _answers(appeal: Appeal) -> list[tuple[str, str]]:
-    """The category's questions and the answers given, in words."""
+def _answers(appeal: Appeal, *, whole: bool = True) -> list[tuple[str, str]]:
+    """The category's questions and the answers given, in words (masked when not ``whole``)."""
     out = []
+    given = (appeal.attributes or {}) if whole else public.answers(appeal.attributes)
     for spec in appeal.category.form_fields or []:
-        value = (appeal.attributes or {}).get(spec.get("code"))
+        value = given.get(spec.get("code"))
         if value in (None, "", []):
             continue
         names = {str(v.get("key")): v.get("name") for v in spec.get("values", [])}
@@ -400,22 +416,31 @@ def _answers(appeal: Appeal) -> list[tuple[str, str]]:
 
 
 def _detail_context(request, appeal: Appeal, rate_form=None) -> dict:
+    """The page of one appeal: whole for its reporter (and staff), the public part for a follower."""
     user = request.user
+    whole = policies.sees_whole(user, appeal)
     status = _status(appeal)
     can_rate = status["to_rate"] and policies.can_rate(user, appeal)
-    items, filed_photos = _timeline(appeal, user)
+    items, filed_photos = _timeline(appeal, user, whole=whole)
     last_rating = next((i for i in reversed(items) if i["kind"] in ("rate", "callback")), None)
     reopened_after_rating = bool(items) and items[-1]["kind"] == "reopen" and last_rating is not None
+    if whole:
+        title, description, place = appeal.title, appeal.description, appeal.address or str(appeal.node)
+    else:
+        title, description = public.title(appeal), public.text(appeal.description)
+        place = public.address(appeal, str(appeal.node))
     return {
-        "appeal": appeal, "status": status, "items": items, "answers": _answers(appeal),
+        "appeal": appeal, "title": title, "description": description, "follower": not whole,
+        "status": status, "items": items, "answers": _answers(appeal, whole=whole),
         "handler": appeal.handler_unit or appeal.handler_node,
-        "place": appeal.address or str(appeal.node), "submitted": _when(appeal.submitted_at),
+        "place": place, "submitted": _when(appeal.submitted_at),
         "resolve_due": _day(appeal.resolve_due) if appeal.status in _WORKING else "",
         "filed_photos": filed_photos,
         "rate_form": (rate_form or RateForm()) if can_rate else None,
         "rating": {
             "resolved": appeal.rating_resolved, "satisfaction": appeal.get_satisfaction_display(),
-            "comment": appeal.rating_comment, "by_callback": appeal.rated_by_callback,
+            "comment": appeal.rating_comment if whole else public.text(appeal.rating_comment),
+            "by_callback": appeal.rated_by_callback,
         } if appeal.rated_at else None,
         "reopened_after_rating": reopened_after_rating,
     }
@@ -458,8 +483,11 @@ def rate(request, pk):
 
 @login_required
 def photo(request, pk, photo_pk):
-    """A photo of an appeal the user may see; served as the image type its bytes show, whatever its name."""
+    """A photo of an appeal the user may see whole (not a follower: ``policies.sees_whole``); served as the image
+    type its bytes show, whatever its name."""
     appeal = selectors.appeal_get(request.user, pk)
+    if not policies.sees_whole(request.user, appeal):
+        raise Http404
     item = get_object_or_404(appeal.photos.all(), pk=photo_pk)
     try:
         handle = item.image.open("rb")

@@ -676,14 +676,17 @@ def _render_detail(request, appeal: Appeal, *, failed: tuple[str, object] | None
 @login_required
 def appeal_detail(request, pk):
     pages.need(request.user, Perm.WORKBENCH)
-    return _render_detail(request, selectors.appeal_get(request.user, pk))
+    appeal = selectors.appeal_get(request.user, pk)
+    if not policies.sees_whole(request.user, appeal):  # staff who only follow it, as a resident: its public part
+        return redirect("appeals:m_detail", pk=appeal.pk)
+    return _render_detail(request, appeal)
 
 
 @login_required
 def photo(request, pk, photo_pk):
     """A photo of an appeal the user may see. The type comes from the file's first bytes, never its name."""
     appeal = selectors.appeal_get(request.user, pk)
-    item = appeal.photos.filter(pk=photo_pk).first()
+    item = appeal.photos.filter(pk=photo_pk).first() if policies.sees_whole(request.user, appeal) else None
     if item is None:
         raise Http404("not found")
     handle = item.image.open("rb")
