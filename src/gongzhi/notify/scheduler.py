@@ -1,6 +1,7 @@
 """The periodic scheduler django-tasks lacks: it enqueues the deadline sweep every
-GONGZHI_SWEEP_MINUTES (default 5), the outbox retries when some are due, and the roll-up catch-up
-when appeal changes are queued for it, for the worker to run.
+GONGZHI_SWEEP_MINUTES (default 5), the outbox retries when some are due, the roll-up catch-up
+when appeal changes are queued for it, and the import clean-up when an import job is stale or a
+finished one still holds its upload, for the worker to run.
 
 Never twice at once: a job is enqueued only under a row lock on its ``PeriodicJob`` row, not sooner
 than its period after the last time (by any scheduler), and not while that last task is still waiting
@@ -45,6 +46,8 @@ def jobs() -> list[Job]:
     from gongzhi.appeals.tasks import deadline_sweep
     from gongzhi.dashboards import rollups
     from gongzhi.dashboards.tasks import rollups_catch_up
+    from gongzhi.orgs.imports import cleanup_needed
+    from gongzhi.orgs.tasks import import_cleanup
 
     from .actions import due_deliveries
     from .tasks import send_due_deliveries
@@ -55,6 +58,8 @@ def jobs() -> list[Job]:
             needed=lambda now: due_deliveries(now).exists()),
         Job("rollups_catch_up", rollups_catch_up, dt.timedelta(seconds=TICK_SECONDS),
             needed=lambda now: rollups.pending()),
+        Job("import_cleanup", import_cleanup, dt.timedelta(hours=1),
+            needed=lambda now: cleanup_needed(now - dt.timedelta(hours=settings.IMPORT_STALE_HOURS))),
     ]
 
 
