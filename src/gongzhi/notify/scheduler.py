@@ -46,7 +46,7 @@ def jobs() -> list[Job]:
     from gongzhi.appeals.tasks import deadline_sweep
     from gongzhi.dashboards import rollups
     from gongzhi.dashboards.tasks import rollups_catch_up
-    from gongzhi.orgs.imports import cleanup_needed
+    from gongzhi.orgs.imports import cleanup_due
     from gongzhi.orgs.tasks import import_cleanup
 
     from .actions import due_deliveries
@@ -58,8 +58,7 @@ def jobs() -> list[Job]:
             needed=lambda now: due_deliveries(now).exists()),
         Job("rollups_catch_up", rollups_catch_up, dt.timedelta(seconds=TICK_SECONDS),
             needed=lambda now: rollups.pending()),
-        Job("import_cleanup", import_cleanup, dt.timedelta(hours=1),
-            needed=lambda now: cleanup_needed(now - dt.timedelta(hours=settings.IMPORT_STALE_HOURS))),
+        Job("import_cleanup", import_cleanup, dt.timedelta(hours=1), needed=cleanup_due),
     ]
 
 

@@ -32,11 +32,11 @@ from .columns import (
     template_bytes,
 )
 from .jobs import run_import
-from .selectors import cleanup_needed, job_get, jobs
+from .selectors import cleanup_due, job_get, jobs
 
 __all__ = [
     "AGE_HEADER", "BIRTH_HEADER", "CARE_LABELS", "COLUMNS", "EXPORT_EXTRA", "GENDER_HEADER", "GENDER_LABELS",
-    "HEADERS", "NO", "RELATION_LABELS", "RESIDENCY_LABELS", "SHEET", "YES", "Column", "check_file", "cleanup_needed",
+    "HEADERS", "NO", "RELATION_LABELS", "RESIDENCY_LABELS", "SHEET", "YES", "Column", "check_file", "cleanup_due",
     "import_cleanup", "import_start", "job_get", "jobs", "masked_cells", "run_import", "template_bytes",
     "upload_limits",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.db.models import Q
 from django.http import Http404
 
@@ -43,8 +44,10 @@ def finished_with_upload():
     return ImportJob.objects.exclude(status__in=UNFINISHED).exclude(file="")
 
 
-def cleanup_needed(before: dt.datetime) -> bool:
-    """Is there a stale job, or a finished one still holding its upload?"""
+def cleanup_due(now: dt.datetime) -> bool:
+    """Is there a job unfinished for ``IMPORT_STALE_HOURS``, or a finished one still holding its upload?
+    (The periodic scheduler's test for the clean-up.)"""
+    before = now - dt.timedelta(hours=settings.IMPORT_STALE_HOURS)
     return stale_jobs(before).exists() or finished_with_upload().exists()
 
 
