@@ -224,8 +224,16 @@ SESSION_COOKIE_AGE = 12 * 3600
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# Imports at or above this many rows run on the task worker with a progress bar.
-IMPORT_BACKGROUND_ROWS = int(os.environ.get("GONGZHI_IMPORT_BACKGROUND_ROWS", "500"))
+# Excel imports (docs/deploy.md, "Excel imports") run on the task worker. An upload is checked against these
+# limits before anything parses it: file size, size unpacked (all zip parts) and compression ratio, rows
+# and columns of a sheet. An upload is removed when its job ends; a job unfinished after
+# IMPORT_STALE_HOURS (its worker stopped) is failed and its upload removed by the hourly clean-up.
+IMPORT_MAX_BYTES = int(float(os.environ.get("GONGZHI_IMPORT_MAX_MB", "20")) * 2**20)
+IMPORT_MAX_UNCOMPRESSED_BYTES = int(float(os.environ.get("GONGZHI_IMPORT_MAX_UNCOMPRESSED_MB", "300")) * 2**20)
+IMPORT_MAX_RATIO = float(os.environ.get("GONGZHI_IMPORT_MAX_RATIO", "100"))
+IMPORT_MAX_ROWS = int(os.environ.get("GONGZHI_IMPORT_MAX_ROWS", "100000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("GONGZHI_IMPORT_MAX_COLUMNS", "60"))
+IMPORT_STALE_HOURS = float(os.environ.get("GONGZHI_IMPORT_STALE_HOURS", "24"))
 
 # Notifications (docs/deploy.md, "Notifications"): links in messages, the sweep's period, e-mail
 # (sent only when GONGZHI_EMAIL_HOST is set).

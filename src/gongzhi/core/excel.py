@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import html
 import io
 import os
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from inspect import isgenerator
+from dataclasses import dataclass
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -181,23 +183,321 @@ def _open(source) -> CalamineWorkbook:
         raise SheetError(_("The file is not an Excel workbook (.xlsx) or it is damaged.")) from exc
 
 
-def estimate_rows(path) -> int:
-    """Rows of the biggest worksheet, counted in its XML without parsing cells (a 100,000-row sheet
-    takes well under a second, a fraction of a full read); 0 when the file is not a readable xlsx."""
+# --- limits: checked before a file is parsed --------------------------------------------------------
+#
+# A small xlsx can unpack to gigabytes (a zip bomb), or name a cell far away (r="XFD1048576") so that the
+# reader, which holds a sheet as a dense grid, allocates rows x columns cells. ``inspect`` reads the zip
+# directory, then streams every part in 1 MB pieces counting the bytes and, in the XML, the <row> and
+# <c> elements and the places they name; it stops at the first limit broken, so a bomb costs
+# milliseconds and no memory. The count runs on bytes (C speed) when every cell names its place as
+# Excel, WPS and openpyxl write it (<c r="B7" ...>); any other XML is counted tag by tag.
+
+_CHUNK = 1 << 20
+_MAX_PARTS = 10_000  # an ordinary workbook has a few dozen parts
+_MAX_TAG = 64 * 1024  # a longer single tag is refused: the reader would still parse it
+# A start tag of <row> or <c> (any namespace prefix), its attributes read quote-aware (">" may sit in a value).
+_TAG = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*)>""")
+_ANY_TAG = re.compile(rb"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_REF = re.compile(rb"""(?:^|\s)r\s*=\s*(?:"\s*([A-Za-z]*)(\d*)\s*"|'\s*([A-Za-z]*)(\d*)\s*')""")
+_ROW_OTHER = re.compile(rb"<row[\w.:-]")  # <rowBreaks ...: not a row
+_CELL_OTHER = re.compile(rb"<c[\w.:-]")  # <col, <cfRule, <c:chart ...: not a cell
+_CELL_PLAIN = b'<c r="'
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an uploaded workbook may hold. ``max_rows`` counts data rows, below one header row."""
+
+    max_bytes: int
+    max_uncompressed: int
+    max_ratio: float
+    max_rows: int
+    max_columns: int
+
+
+@dataclass(frozen=True)
+class Inspection:
+    size: int  # bytes of the file
+    uncompressed: int  # bytes of all its parts unpacked
+    rows: int  # <row> elements of its biggest worksheet (an estimate of the data's rows)
+
+
+class LimitError(SheetError):
+    """A file over one of the limits; ``limit`` names which: file_size, uncompressed_size,
+    compression_ratio, rows or columns. The message says it to the user."""
+
+    def __init__(self, limit: str, message: str):
+        super().__init__(message)
+        self.limit = limit
+
+
+def _mb(size: float) -> str:
+    return f"{size / 2**20:.1f}".removesuffix(".0")
+
+
+def _damaged() -> SheetError:
+    return SheetError(_("The file is not an Excel workbook (.xlsx) or it is damaged."))
+
+
+def _size_and_head(source) -> tuple[int, bytes]:
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as fh:
+            return os.path.getsize(source), fh.read(4)
+    source.seek(0)
+    head = source.read(4)
+    source.seek(0, io.SEEK_END)
+    size = source.tell()
+    source.seek(0)
+    return size, head
+
+
+def inspect(source, limits: Limits, sheet_name: str | None = None) -> Inspection:
+    """Check an xlsx file (a path or a binary file object) against ``limits`` before anything parses it.
+
+    Raises LimitError naming the limit broken (file size, size unpacked, compression ratio, rows,
+    columns), or SheetError for an empty, non-xlsx or damaged file. Rows and columns are those a reader
+    lays out: the <row> elements (``<row>``, ``<row .../>``, any prefix) and the farthest row and column
+    that a row or cell names in its ``r`` attribute or reaches by counting on. ``rows`` is of the sheet
+    named ``sheet_name`` when there is one, else of the biggest.
+    """
+    size, head = _size_and_head(source)
+    if size == 0:
+        raise SheetError(_("The file is empty."))
+    if size > limits.max_bytes:
+        raise LimitError("file_size", _(
+            "The file is %(size)s MB, over the limit of %(limit)s MB for the file size. Split it into smaller "
+            "files (for example one per community) and upload them one by one."
+        ) % {"size": _mb(size), "limit": _mb(limits.max_bytes)})
+    if head != _ZIP_MAGIC:
+        raise SheetError(_("The file is not an Excel workbook (.xlsx). Save it as .xlsx and upload it again."))
     try:
-        with zipfile.ZipFile(path) as book:
-            sheets = [i for i in book.infolist() if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml")]
-            if not sheets:
-                return 0
-            count, tail = 0, b""
-            with book.open(max(sheets, key=lambda i: i.file_size)) as fh:
-                while chunk := fh.read(1 << 20):
-                    data = tail + chunk
-                    count += data.count(b"<row ")
-                    tail = data[-4:]  # too short to hold a whole tag, long enough to join a split one
-            return count
-    except (zipfile.BadZipFile, OSError, KeyError, EOFError):
-        return 0
+        book = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise _damaged() from exc
+    with book:
+        parts = [p for p in book.infolist() if not p.is_dir()]
+        if len(parts) > _MAX_PARTS:
+            raise _damaged()
+        declared = sum(p.file_size for p in parts)
+        packed = sum(p.compress_size for p in parts)
+        if declared > limits.max_uncompressed:
+            raise _unpacked_error(limits)
+        ratio = declared / max(packed, 1)
+        if ratio > limits.max_ratio:
+            raise LimitError("compression_ratio", _(
+                "The file unpacks to %(ratio)s times its size, over the limit of %(limit)s for the compression "
+                "ratio; an ordinary workbook unpacks to far less. Open it in Excel or WPS, save it again and "
+                "upload that copy."
+            ) % {"ratio": int(ratio), "limit": f"{limits.max_ratio:g}"})
+        budget = _Budget(limits)
+        rows, biggest, sheet_rows = 0, -1, {}
+        try:
+            for part in parts:
+                if part.filename.lower().endswith(".xml"):
+                    sheet_rows[part.filename] = _scan_xml(book, part, limits, budget)
+                    if part.filename.startswith("xl/worksheets/") and part.file_size > biggest:
+                        rows, biggest = sheet_rows[part.filename], part.file_size
+                else:
+                    with book.open(part) as fh:
+                        while chunk := fh.read(_CHUNK):
+                            budget.take(len(chunk))
+        except SheetError:
+            raise
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+            raise _damaged() from exc  # a bad checksum, a part longer than the directory says, encryption
+        if sheet_name:
+            rows = sheet_rows.get(_sheet_part(book, sheet_name), rows)
+    return Inspection(size=size, uncompressed=budget.used, rows=rows)
+
+
+_SHEET_TAG = re.compile(rb"<(?:[\w.-]+:)?sheet\s([^>]*)>")
+_REL_TAG = re.compile(rb"<(?:[\w.-]+:)?Relationship\s([^>]*)>")
+
+
+def _attr(attrs: bytes, name: bytes) -> str | None:
+    found = re.search(rb"""(?:^|\s)(?:[\w.-]+:)?%s\s*=\s*(?:"([^"]*)"|'([^']*)')""" % name, attrs)
+    return html.unescape((found.group(1) or found.group(2) or b"").decode("utf-8", "replace")) if found else None
+
+
+def _sheet_part(book: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The part holding the sheet named ``sheet_name``, from the workbook and its relationships (both
+    already checked against the limits)."""
+    try:
+        workbook, rels = book.read("xl/workbook.xml"), book.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return None
+    rid = next((_attr(m.group(1), b"id") for m in _SHEET_TAG.finditer(workbook)
+                if _attr(m.group(1), b"name") == sheet_name), None)
+    target = next((_attr(m.group(1), b"Target") for m in _REL_TAG.finditer(rels)
+                   if rid is not None and _attr(m.group(1), b"Id") == rid), None)
+    if not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _unpacked_error(limits: Limits) -> LimitError:
+    return LimitError("uncompressed_size", _(
+        "Unpacked, the file holds more than %(limit)s MB, over the limit for the uncompressed size. Split it "
+        "into smaller files and upload them one by one."
+    ) % {"limit": _mb(limits.max_uncompressed)})
+
+
+class _Budget:
+    """Bytes unpacked so far, against the limit (the zip directory's sizes are the sender's word)."""
+
+    def __init__(self, limits: Limits):
+        self.limits, self.used = limits, 0
+
+    def take(self, size: int) -> None:
+        self.used += size
+        if self.used > self.limits.max_uncompressed:
+            raise _unpacked_error(self.limits)
+
+
+def _scan_xml(book: zipfile.ZipFile, part: zipfile.ZipInfo, limits: Limits, budget: _Budget) -> int:
+    """The <row> elements of one XML part, checked against the limits; the bytes count on ``budget``.
+    Counted on bytes first; a part that is not written the usual way is read again tag by tag."""
+    scan = _FastScan(limits)
+    with book.open(part) as fh:
+        for data in _pieces(fh, budget):
+            if not scan.feed(data):
+                break
+        else:
+            return scan.rows
+    scan = _TagScan(limits)
+    with book.open(part) as fh:
+        for data in _pieces(fh, None):
+            scan.feed(data)
+    return scan.rows
+
+
+def _pieces(fh, budget: _Budget | None):
+    """The part in pieces of about 1 MB, each cut after a whole tag (no tag spans two pieces)."""
+    tail = b""
+    while chunk := fh.read(_CHUNK):
+        if budget is not None:
+            budget.take(len(chunk))
+        data = tail + chunk
+        cut = data.rfind(b"<")
+        if cut < 0:
+            tail = b""
+            yield data
+            continue
+        data, tail = data[:cut], data[cut:]
+        if len(tail) > _MAX_TAG:
+            # Text after a tag holds no markup: once that tag is whole, the rest needs no carrying over.
+            whole = _ANY_TAG.match(tail)
+            if whole is None:
+                raise _damaged()
+            data, tail = data + tail[:whole.end()], b""
+        yield data
+    if tail:
+        yield tail
+
+
+class _Scan:
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.max_row = limits.max_rows + 1  # the header row too
+        self.rows = 0  # <row> elements
+
+    def rows_error(self) -> LimitError:
+        return LimitError("rows", _(
+            "The sheet has more than %(limit)s data rows, over the limit for the number of rows. Split it into "
+            "smaller files and upload them one by one."
+        ) % {"limit": self.limits.max_rows})
+
+    def columns_error(self) -> LimitError:
+        return LimitError("columns", _(
+            "The sheet has more than %(limit)s columns, over the limit for the number of columns."
+        ) % {"limit": self.limits.max_columns})
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters.upper()[:4]:  # four letters are past any limit already
+        number = number * 26 + ch - 64
+    return number
+
+
+class _FastScan(_Scan):
+    """Counts on bytes, for XML whose cells all start ``<c r="B7"`` (no namespace prefixes): then a cell's
+    place is its reference, and one pass finds the few tags that need a closer look (other elements
+    whose names start with row or c, and cells whose reference is odd, far right or far down)."""
+
+    def __init__(self, limits: Limits):
+        super().__init__(limits)
+        letters = len(_column_letters(limits.max_columns)) - 1  # references with fewer letters are inside
+        digits = len(str(self.max_row)) - 1  # likewise rows
+        self.usable = letters >= 1 and digits >= 1  # else every cell would need the closer look
+        self.notable = self.usable and re.compile(
+            rb"""<(?:(row|c)[\w.:-]|([A-Za-z_][\w.-]*:(?:row|c)[\s/>])|c(?=[\s/>])(?! r="[A-Z]{1,%d}[0-9]{1,%d}"))"""
+            % (letters, digits)
+        )
+
+    def feed(self, data: bytes) -> bool:
+        """False when this piece needs the tag-by-tag count."""
+        if not self.usable:
+            return False
+        other_rows = 0
+        for match in self.notable.finditer(data):
+            other, prefixed = match.group(1), match.group(2)
+            if prefixed:
+                return False
+            if other:
+                other_rows += other == b"row"
+                continue
+            tag = _TAG.match(data, match.start())
+            ref = _REF.search(tag.group(2)) if tag is not None else None
+            if ref is None or not ref.group(1) or not ref.group(2):
+                return False  # no reference, or not written <c r="B7": the place depends on counting
+            if len(ref.group(2)) > 9 or int(ref.group(2)) > self.max_row:
+                raise self.rows_error()
+            if _column_number(ref.group(1)) > self.limits.max_columns:
+                raise self.columns_error()
+        self.rows += data.count(b"<row") - other_rows
+        if self.rows > self.max_row:
+            raise self.rows_error()
+        return True
+
+
+def _column_letters(number: int) -> bytes:
+    letters = b""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = bytes([65 + rest]) + letters
+    return letters or b"A"
+
+
+class _TagScan(_Scan):
+    """Counts tag by tag, following the reader: a row or cell without a reference comes after the last."""
+
+    def __init__(self, limits: Limits):
+        super().__init__(limits)
+        self.row = 0  # number of the current row
+        self.column = 0  # column of the last cell in it
+
+    def feed(self, data: bytes) -> None:
+        max_row, max_column = self.max_row, self.limits.max_columns
+        for kind, attrs in _TAG.findall(data):
+            ref = _REF.search(attrs) if b"r" in attrs else None
+            letters = digits = b""
+            if ref is not None:
+                letters, digits = ref.group(1) or ref.group(3) or b"", ref.group(2) or ref.group(4) or b""
+                if len(digits) > 9:
+                    raise self.rows_error()
+            if kind == b"row":
+                self.rows += 1
+                self.row = int(digits) if digits else self.row + 1
+                self.column = 0
+                if self.rows > max_row or self.row > max_row:
+                    raise self.rows_error()
+            else:
+                self.column = _column_number(letters) if letters else self.column + 1
+                if self.column > max_column:
+                    raise self.columns_error()
+                if digits and int(digits) > max_row:
+                    raise self.rows_error()
 
 
 def cell_text(value) -> str:

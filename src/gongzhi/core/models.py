@@ -52,9 +52,10 @@ class ImportJob(models.Model):
     """One uploaded spreadsheet and what became of it: validation and write progress, totals, error report.
 
     Visible only to its creator and to county administrators over ``org_path``
-    (the node the import was limited to). The upload and the error report hold
-    personal data as typed, so they live under MEDIA_ROOT/imports/ and are only
-    served through a view that checks who asks.
+    (the node the import was limited to). The upload holds personal data as typed:
+    it lives under MEDIA_ROOT/imports/ only until the job ends (``file`` is then
+    empty). The error report, kept, masks ID numbers and phones and is only served
+    through a view that checks who asks.
     """
 
     class Mode(models.TextChoices):

@@ -1,7 +1,10 @@
-"""Registry export to xlsx: the import template's columns plus gender, birth date and age, streamed write-only.
+"""Registry export to xlsx: the import template's columns (with each resident's 记录编号) plus gender and age,
+streamed write-only.
 
-ID numbers and phones are masked unless the exporter may reveal them over the
-node and gives a reason; every export leaves one audit row.
+ID numbers and phones are masked (the stored masks) and the birth date left out unless the exporter may
+reveal them over the node and gives a reason; every export leaves one audit row. Either export can be
+uploaded again as it is: the 记录编号 matches each row with its resident, and a masked cell keeps the
+number on record.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from gongzhi.core.pii import decrypt
 from gongzhi.core.scoping import scoped, under
 
 from .imports import (
+    AGE_HEADER,
+    BIRTH_HEADER,
     CARE_LABELS,
     COLUMNS,
-    EXPORT_EXTRA,
+    GENDER_HEADER,
     GENDER_LABELS,
     NO,
     RELATION_LABELS,
@@ -87,19 +92,23 @@ def registry_export(*, by, node: OrgNode, reveal: bool = False, reason: str = ""
     )
     today = timezone.localdate()
     book = excel.workbook(write_only=True)
-    ws = excel.write_only_sheet(book, SHEET, [c.header for c in COLUMNS] + EXPORT_EXTRA,
-                                widths=[c.width for c in COLUMNS] + [6, 12, 6])
+    extra = [GENDER_HEADER, BIRTH_HEADER, AGE_HEADER] if reveal else [GENDER_HEADER, AGE_HEADER]
+    ws = excel.write_only_sheet(book, SHEET, [c.header for c in COLUMNS] + extra,
+                                widths=[c.width for c in COLUMNS] + ([6, 12, 6] if reveal else [6, 6]))
     count = 0
     for (rid, grid_id, micro_grid_id, address, compound, building, entrance, room, name, id_masked, phone_masked,
          id_enc, phone_enc, relation, residency, ethnicity, party, gender, birth) in people.iterator(chunk_size=2000):
         groups = sorted(care.get(rid, ()), key=lambda g: order.get(g, 99))
-        ws.append([
-            labels.get(micro_grid_id or grid_id, ""), address, compound or "", building or "", entrance or "", room,
-            name, decrypt(id_enc) if reveal else id_masked, (decrypt(phone_enc) if reveal else phone_masked),
-            RELATION_LABELS.get(relation, relation), RESIDENCY_LABELS.get(residency, residency), ethnicity,
-            YES if party else NO, "、".join(CARE_LABELS.get(g, g) for g in groups),
-            GENDER_LABELS.get(gender, gender), birth.isoformat(), _age(birth, today),
-        ])
+        values = {
+            "grid": labels.get(micro_grid_id or grid_id, ""), "address": address, "compound": compound or "",
+            "building": building or "", "entrance": entrance or "", "room": room, "name": name,
+            "id_number": decrypt(id_enc) if reveal else id_masked, "phone": decrypt(phone_enc) if reveal else phone_masked,
+            "relation": RELATION_LABELS.get(relation, relation), "residency": RESIDENCY_LABELS.get(residency, residency),
+            "ethnicity": ethnicity, "party": YES if party else NO,
+            "care_groups": "、".join(CARE_LABELS.get(g, g) for g in groups), "record": rid,
+        }
+        born = [birth.isoformat()] if reveal else []  # the masked export tells the age only
+        ws.append([values[c.key] for c in COLUMNS] + [GENDER_LABELS.get(gender, gender), *born, _age(birth, today)])
         count += 1
     handle = tempfile.NamedTemporaryFile(prefix="gongzhi-export-", suffix=".xlsx", delete=False)
     handle.close()

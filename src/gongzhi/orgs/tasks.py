@@ -1,11 +1,20 @@
-"""Background jobs of the registry: big spreadsheet imports run on the task worker."""
+"""Background jobs of the registry: every spreadsheet import runs on the task worker, and an hourly
+clean-up removes the uploads of jobs a stopped worker left behind."""
 
 from django_tasks import task
 
 
 @task()
 def import_registry(job_id: int) -> str:
-    """Run an import job; safe to run twice (a finished job is left as it is)."""
+    """Run an import job; safe to run twice (a job taken or finished is left as it is)."""
     from .imports import run_import
 
     return run_import(job_id).status
+
+
+@task()
+def import_cleanup() -> dict:
+    """Fail stale import jobs and remove uploads no running job needs (enqueued by the scheduler)."""
+    from .imports import import_cleanup as cleanup
+
+    return cleanup()

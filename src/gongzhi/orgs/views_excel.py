@@ -1,5 +1,5 @@
-"""Excel pages: import template, upload, job progress and error report, registry export. Thin: the work is in
-``orgs.imports`` and ``orgs.exports``."""
+"""Excel pages: import template, upload (queued for the task worker), job progress and error report, registry
+export. Thin: the work is in ``orgs.imports`` and ``orgs.exports``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
@@ -47,12 +46,6 @@ class UploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["node"].widget.choices = _node_choices(user, Perm.REGISTRY_EDIT)
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > imports.MAX_UPLOAD_BYTES:
-            raise ValidationError(_("The file is larger than %(size)s MB.") % {"size": imports.MAX_UPLOAD_BYTES // 2**20})
-        return upload
-
 
 class ExportForm(forms.Form):
     node = forms.IntegerField(label=gettext_lazy("Area"), widget=forms.Select)
@@ -76,7 +69,8 @@ def _page(request, upload_form=None, export_form=None, status=200):
         "upload_form": upload_form or (UploadForm(user=user) if can_import else None),
         "export_form": export_form or (ExportForm(user=user) if can_export else None),
         "jobs": imports.jobs(user).filter(created_by=user)[:10],
-        "background_rows": settings.IMPORT_BACKGROUND_ROWS,
+        "limits": imports.upload_limits(),
+        "max_mb": f"{settings.IMPORT_MAX_BYTES / 2**20:g}",
     }, status=status)
 
 
@@ -105,8 +99,12 @@ def upload(request):
     if not form.is_valid():
         return _page(request, upload_form=form, status=400)
     node = get_scoped(OrgNode.objects.all(), request.user, Perm.REGISTRY_EDIT, field="path", pk=form.cleaned_data["node"])
-    job = imports.import_start(by=request.user, node=node, upload=form.cleaned_data["file"],
-                               mode=form.cleaned_data["mode"], language=get_language())
+    try:
+        job = imports.import_start(by=request.user, node=node, upload=form.cleaned_data["file"],
+                                   mode=form.cleaned_data["mode"], language=get_language())
+    except ValidationError as exc:  # over a limit, or not a workbook: said on the form, nothing stored
+        form.add_error("file", exc)
+        return _page(request, upload_form=form, status=400)
     return redirect("excel:job", pk=job.pk)
 
 
