@@ -2,12 +2,13 @@
 may be dispatched, requests already waiting, decisions on an appeal that moved on, deciding one's own request.
 (Who may take which step in the usual states: ``test_appeal_policy_matrix``.)"""
 
+import datetime as dt
 import re
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from gongzhi.appeals import actions, policies
 from gongzhi.appeals.actions import TransitionError
@@ -203,3 +204,74 @@ def test_a_refusal_says_why_in_chinese(tree, cats, role, action, kwargs, chinese
     assert str(refused.value) == chinese
     assert Appeal.objects.get(pk=appeal.pk).status == (Status.SUBMITTED if action == "appeal_dispatch"
                                                        else Status.DISPATCHED)
+
+
+# --- closing waits for the resident's word (评价 or 回访) --------------------------------------------------
+
+
+def verified(tree, cats):
+    staff, worker = tree.users[Role.COMMUNITY_STAFF], tree.users[Role.GRID_WORKER]
+    appeal = file(tree, cats)
+    actions.appeal_dispatch(appeal=appeal, by=staff, to_node=tree.grid_a1)
+    actions.appeal_accept(appeal=appeal, by=worker)
+    actions.appeal_resolve(appeal=appeal, by=worker, result="已清运")
+    actions.appeal_verify(appeal=appeal, by=staff)
+    return Appeal.objects.get(pk=appeal.pk)
+
+
+def test_an_appeal_is_not_closed_before_the_resident_is_heard(tree, cats, login):
+    staff = tree.users[Role.COMMUNITY_STAFF]
+    appeal = verified(tree, cats)
+    before = written(appeal)
+    with translation.override("zh-hans"), pytest.raises(TransitionError, match="居民尚未评价该诉求：请先登记回访"):
+        actions.appeal_close(appeal=appeal, by=staff)
+    assert "close" not in policies.allowed_actions(staff, appeal)
+    client = login(Role.COMMUNITY_STAFF)
+    r = post(client, f"/appeals/{appeal.pk}/close", {})
+    assert r.status_code == 409 and "has not rated this appeal yet" in r.json()["detail"]
+    assert "close" not in client.get(f"{API}/appeals/{appeal.pk}").json()["allowed"]
+    page = client.get(reverse("appeals:detail", args=[appeal.pk])).content.decode()
+    assert 'data-action="close"' not in page and 'data-testid="close-waits"' in page
+    assert 'data-action="callback"' in page  # what the staff can do about it
+    r = client.post(reverse("appeals:act", args=[appeal.pk, "close"]), {"close-seen": "verified"})
+    assert r.status_code == 200 and "has not rated this appeal yet" in r.content.decode()
+    assert written(appeal) == before
+
+    # The resident rates: now it can be closed.
+    actions.appeal_rate(appeal=appeal, by=tree.users[Role.RESIDENT], resolved=True, satisfaction="satisfied")
+    assert "close" in client.get(f"{API}/appeals/{appeal.pk}").json()["allowed"]
+    assert 'data-testid="close-waits"' not in client.get(reverse("appeals:detail", args=[appeal.pk])).content.decode()
+    r = post(client, f"/appeals/{appeal.pk}/close", {})
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+
+
+def test_a_callback_counts_as_the_rating(tree, cats, login):
+    appeal = verified(tree, cats)
+    client = login(Role.COMMUNITY_STAFF)
+    act = reverse("appeals:act", args=[appeal.pk, "callback"])
+    assert client.post(act, {"callback-seen": "verified", "callback-resolved": "1",
+                             "callback-satisfaction": "basic", "callback-comment": "电话回访，基本满意"}).status_code == 302
+    page = client.get(reverse("appeals:detail", args=[appeal.pk])).content.decode()
+    assert 'data-action="close"' in page
+    assert client.post(reverse("appeals:act", args=[appeal.pk, "close"]), {"close-seen": "verified"}).status_code == 302
+    assert Appeal.objects.get(pk=appeal.pk).status == Status.CLOSED
+
+
+def test_nobody_answering_does_not_keep_an_appeal_open_for_ever(tree, cats, settings):
+    staff = tree.users[Role.COMMUNITY_STAFF]
+    appeal = verified(tree, cats)
+    now = timezone.now()
+    Appeal.objects.filter(pk=appeal.pk).update(resolved_at=now - dt.timedelta(days=6, hours=23))
+    appeal.refresh_from_db()
+    assert not policies.may_close_now(appeal) and "close" not in policies.allowed_actions(staff, appeal)
+    with pytest.raises(TransitionError):
+        actions.appeal_close(appeal=appeal, by=staff)
+    settings.GONGZHI_RATING_WAIT_DAYS = 3  # a county that waits less
+    assert "close" in policies.allowed_actions(staff, appeal)
+    settings.GONGZHI_RATING_WAIT_DAYS = 7
+    Appeal.objects.filter(pk=appeal.pk).update(resolved_at=now - dt.timedelta(days=7, minutes=1))
+    appeal.refresh_from_db()
+    assert "close" in policies.allowed_actions(staff, appeal)
+    actions.appeal_close(appeal=appeal, by=staff)
+    appeal.refresh_from_db()
+    assert appeal.status == Status.CLOSED and appeal.rated_at is None  # closed unrated: not counted in the rates

@@ -170,6 +170,10 @@ X_FRAME_OPTIONS = "DENY"
 # Imports at or above this many rows run on the task worker with a progress bar.
 IMPORT_BACKGROUND_ROWS = int(os.environ.get("GONGZHI_IMPORT_BACKGROUND_ROWS", "500"))
 
+# Appeals: a verified appeal is closed (结案) after the resident's rating or a callback (回访), or once this many
+# days have passed since the resident was asked to rate it (when it was resolved) without an answer.
+GONGZHI_RATING_WAIT_DAYS = float(os.environ.get("GONGZHI_RATING_WAIT_DAYS", "7"))
+
 # Notifications (docs/deploy.md, "Notifications"): links in messages, the sweep's period, e-mail
 # (sent only when GONGZHI_EMAIL_HOST is set).
 GONGZHI_BASE_URL = os.environ.get("GONGZHI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -286,7 +286,9 @@ def appeal_verify(request, appeal_id: int, payload: VerifyIn):
                 lambda a: actions.appeal_verify(appeal=a, by=request.auth, ok=payload.ok, note=payload.note))
 
 
-@_transition("close", "Close (结案)", "The first receiver's staff close a verified appeal.")
+@_transition("close", "Close (结案)",
+             "The first receiver's staff close a verified appeal once the resident has rated it or a callback (回访) "
+             "is recorded, or when the wait for a rating is over (409 until then, saying until when).")
 def appeal_close(request, appeal_id: int, payload: NoteIn):
     return _act(request, appeal_id, lambda a: actions.appeal_close(appeal=a, by=request.auth, note=payload.note))
 

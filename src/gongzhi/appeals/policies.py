@@ -8,6 +8,8 @@
 - *supervisors* supervise and approve voiding: APPEALS_SUPERVISE over the place (``org_path``);
 - the owner's or the handler's staff ask to void; nobody decides a request they made themselves;
 - the dispatcher's chain and supervisors reopen (重办) and record callbacks (回访);
+- closing (结案) waits for the resident's word: a rating (评价) or a callback recorded by staff, or the end of
+  the wait for one (``may_close_now``);
 - the *reporter* (or a follower) rates and follows.
 
 ``allowed_actions(user, appeal)`` is what the appeal page offers and the API's ``allowed`` lists: the actions
@@ -22,8 +24,12 @@ A county administrator who sees every grid still sends an appeal only where it c
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.core.access import ROLE_PERMS, UNIT_ROLES, Role
@@ -192,6 +198,30 @@ def require(user, appeal: Appeal, action: str, **context) -> None:
     raise PermissionDenied(str(RULES[action][1]))  # in the language active now, as the actions' own messages
 
 
+# --- closing waits for the resident's word (评价 or 回访) -----------------------------------------------
+
+
+def rating_wait() -> dt.timedelta:
+    """How long a verified appeal waits for the resident's rating before it may be closed without one: from the
+    moment they were asked (it was resolved, and they were told so with a request to rate), the
+    ``GONGZHI_RATING_WAIT_DAYS`` setting (7 days unless set)."""
+    return dt.timedelta(days=getattr(settings, "GONGZHI_RATING_WAIT_DAYS", 7))
+
+
+def close_waits_until(appeal: Appeal) -> dt.datetime | None:
+    """Until when closing the appeal waits for a rating; None when nothing is awaited (a rating or a callback
+    stands)."""
+    if appeal.rated_at is not None:
+        return None
+    return (appeal.resolved_at or appeal.verified_at or appeal.submitted_at) + rating_wait()
+
+
+def may_close_now(appeal: Appeal, now: dt.datetime | None = None) -> bool:
+    """结案 after 评价: the resident rated it or staff recorded a callback (回访), or the wait for an answer is over."""
+    until = close_waits_until(appeal)
+    return until is None or (now or timezone.now()) >= until
+
+
 # --- what the state allows ---------------------------------------------------------------------------
 
 _STATE_RULE = {"void_request": "void", "callback": "rate"}
@@ -212,6 +242,8 @@ def _state_allows(appeal: Appeal, action: str, pending: dict[str, AppealRequest]
         return appeal.rated_at is None
     if action == "reopen":
         return bool(appeal.handler_node_id or appeal.handler_unit_id)
+    if action == "close":
+        return may_close_now(appeal)
     return True
 
 

@@ -389,9 +389,15 @@ def appeal_verify(*, appeal: Appeal, by, ok: bool = True, note: str = "") -> App
 
 @transaction.atomic
 def appeal_close(*, appeal: Appeal, by, note: str = "") -> Appeal:
-    """结案."""
+    """结案: once the resident rated it, a callback (回访) was recorded, or nobody answered in time."""
     _check(appeal, "close")
     policies.require(by, appeal, "close")
+    if not policies.may_close_now(appeal):
+        raise TransitionError(
+            _("The resident has not rated this appeal yet: record a callback first, or close it after %(when)s "
+              "if nobody answers.")
+            % {"when": timezone.localtime(policies.close_waits_until(appeal)).strftime("%Y-%m-%d %H:%M")}
+        )
     _move(appeal, "close", Status.CLOSED, closed_at=_now())
     event = _event(appeal, "close", by, from_status=Status.VERIFIED, note=note)
     _audit(appeal, by, "close")

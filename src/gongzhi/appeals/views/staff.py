@@ -619,6 +619,9 @@ def detail_context(request, appeal: Appeal) -> dict:
         "reporter_link": reporter is not None and user.can(Perm.REGISTRY_VIEW, reporter.org_path),
         "can": can,
         "any_action": any(can.values()),
+        # Verified and theirs to close, but the resident's word is awaited: until when (policies.may_close_now).
+        "close_waits_until": policies.close_waits_until(appeal) if (
+            appeal.status == Status.VERIFIED and not can["close"] and policies.can_close(user, appeal)) else None,
         "route": route,
         "duplicates": duplicates,
         "forms": _fresh_forms(appeal, can, targets, route) if any(can.values()) else {},
