@@ -100,7 +100,7 @@ def can_rate(user, appeal: Appeal) -> bool:
 
 
 def can_callback(user, appeal: Appeal) -> bool:
-    """Staff who record a phone callback (回访): the dispatcher's chain."""
+    """Staff who record a phone callback (回访): the dispatcher's chain and supervisors."""
     return can_dispatch(user, appeal) or can_supervise(user, appeal)
 
 

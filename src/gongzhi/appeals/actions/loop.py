@@ -392,7 +392,7 @@ def appeal_close(*, appeal: Appeal, by, note: str = "") -> Appeal:
     """结案: once the resident rated it, a callback (回访) was recorded, or nobody answered in time."""
     _check(appeal, "close")
     policies.require(by, appeal, "close")
-    if not policies.may_close_now(appeal):
+    if not policies.may_close_now(appeal, _now()):
         raise TransitionError(
             _("The resident has not rated this appeal yet: record a callback first, or close it after %(when)s "
               "if nobody answers.")
