@@ -73,15 +73,17 @@ def test_the_whole_loop_through_the_api(tree, cats, as_):
         r = worker.post(f"/appeals/{pk}/{step}", body)
         assert r.status_code == 200 and r.json()["status"] == status, step
     assert r.json()["result"] == "已联系环卫清运" and r.json()["accepted_by"] == "wangge"
-    for step, status in (("verify", "verified"), ("close", "closed")):
-        r = staff.post(f"/appeals/{pk}/{step}", {})
-        assert r.status_code == 200 and r.json()["status"] == status, step
+    r = staff.post(f"/appeals/{pk}/verify", {})
+    assert r.status_code == 200 and r.json()["status"] == "verified"
+    assert staff.post(f"/appeals/{pk}/close", {}).status_code == 409  # the resident has not rated it yet
     r = resident.post(f"/appeals/{pk}/rate", {"resolved": True, "satisfaction": "satisfied", "comment": "很快"})
     assert r.status_code == 200 and r.json()["satisfaction"] == "satisfied"
+    r = staff.post(f"/appeals/{pk}/close", {})
+    assert r.status_code == 200 and r.json()["status"] == "closed"
 
     staff_view = staff.get(f"/appeals/{pk}").json()
     assert [e["kind"] for e in staff_view["events"]] == [
-        "file", "dispatch", "accept", "resolve", "verify", "close", "rate"]
+        "file", "dispatch", "accept", "resolve", "verify", "rate", "close"]
     assert staff_view["events"][2]["actor"] == "wangge" and staff_view["events"][1]["data"] == {"to": "第一网格"}
     resident_view = resident.get(f"/appeals/{pk}").json()
     assert all(e["public"] and e["actor"] == "" and e["data"] == {} for e in resident_view["events"])

@@ -88,11 +88,11 @@ def test_full_loop(tree, cats):
     actions.appeal_resolve(appeal=appeal, by=worker, result="已联系环卫清运")
     assert appeal.resolved_on_time is True
     actions.appeal_verify(appeal=appeal, by=staff)
-    actions.appeal_close(appeal=appeal, by=staff)
     actions.appeal_rate(appeal=appeal, by=tree.users[Role.RESIDENT], resolved=True, satisfaction="satisfied")
+    actions.appeal_close(appeal=appeal, by=staff)  # after the resident's rating (or a callback)
     appeal.refresh_from_db()
     assert appeal.status == Status.CLOSED and appeal.satisfaction == "satisfied"
-    assert [e.kind for e in appeal.events.all()] == ["file", "dispatch", "accept", "resolve", "verify", "close", "rate"]
+    assert [e.kind for e in appeal.events.all()] == ["file", "dispatch", "accept", "resolve", "verify", "rate", "close"]
 
 
 @pytest.mark.parametrize("action, kwargs, words", [

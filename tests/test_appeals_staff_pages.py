@@ -347,14 +347,14 @@ def test_the_whole_loop_from_the_pages(as_role, tree, cats):
 
     staff = as_role(Role.COMMUNITY_STAFF)
     assert act(staff, appeal, "verify", {"verify-seen": "resolved", "verify-ok": "1"}).status_code == 302
-    assert act(staff, appeal, "close", {"close-seen": "verified", "close-note": "已核实"}).status_code == 302
-    response = act(staff, appeal, "callback", {"callback-seen": "closed", "callback-resolved": "1",
+    response = act(staff, appeal, "callback", {"callback-seen": "verified", "callback-resolved": "1",
                                                "callback-satisfaction": "satisfied", "callback-comment": "很满意"})
     assert response.status_code == 302
+    assert act(staff, appeal, "close", {"close-seen": "verified", "close-note": "已核实"}).status_code == 302
     appeal.refresh_from_db()
     assert appeal.status == Status.CLOSED and appeal.rated_by_callback and appeal.satisfaction == "satisfied"
     assert [e.kind for e in appeal.events.all()] == [
-        "file", "dispatch", "accept", "resolve", "verify", "close", "callback"]
+        "file", "dispatch", "accept", "resolve", "verify", "callback", "close"]
     page = staff.get(reverse("appeals:detail", args=[appeal.pk]))
     body = text(page)
     assert "Closed" in body and "已联系环卫清运" in body and "很满意" in body

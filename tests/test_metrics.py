@@ -44,7 +44,7 @@ def loop(tree, monkeypatch, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def story(tree, loop):
+def story(tree, loop, settings):
     """Eight appeals (seven filed in D1..D2, one the day before) in every state the figures care about.
 
     A1 on time all the way, closed, rated resolved + satisfied by the resident.
@@ -54,6 +54,8 @@ def story(tree, loop):
     callback: not resolved, unsatisfied (its policy does not reopen).  A7 filed, never dispatched.
     A8 filed on D0: outside the period.
     """
+    # A1 and A2 are closed before their rating or callback comes in: this county does not wait for one.
+    settings.GONGZHI_RATING_WAIT_DAYS = 0
     cats = make_categories()
     water_policy = cats["water"].policy
     water_policy.reopen_on_unsatisfied = False
@@ -109,7 +111,9 @@ def story(tree, loop):
     loop(at(D2, 9, 10), actions.appeal_dispatch, appeal=a[6], by=admin, to_node=tree.grid_b1)
     loop(at(D2, 9, 20), actions.appeal_accept, appeal=a[6], by=admin)
     ext = loop(at(D2, 10), actions.extension_request, appeal=a[6], by=admin, days=2, reason="等待配件")
-    loop(at(D2, 10, 30), actions.extension_decide, request=ext, by=admin, approve=True)
+    # Granted by the town's leader: whoever asks for more time does not grant it to themselves.
+    town_b_leader = make_user("jiuxiang_lingdao", Role.SUBDISTRICT_STAFF, tree.town_b)
+    loop(at(D2, 10, 30), actions.extension_decide, request=ext, by=town_b_leader, approve=True)
     loop(at(D2, 11), actions.appeal_supervise, appeal=a[6], by=admin, note="请尽快")
     loop(at(D2, 16), actions.appeal_resolve, appeal=a[6], by=admin, result="已恢复供水")
     loop(at(D2, 17), actions.appeal_rate, appeal=a[6], by=admin, resolved=False, satisfaction="unsatisfied",

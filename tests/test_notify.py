@@ -242,7 +242,9 @@ def test_unit_roles_are_told_only_of_their_units_appeals(tree, cats, immediate, 
             assert policies.can_handle(notice.user, appeal), (notice.user.username, appeal.handler_path)
 
 
-def test_outcome_told_to_reporter_and_merged_followers(tree, cats, immediate, django_capture_on_commit_callbacks):
+def test_outcome_told_to_reporter_and_merged_followers(tree, cats, immediate, django_capture_on_commit_callbacks,
+                                                        settings):
+    settings.GONGZHI_RATING_WAIT_DAYS = 0  # closed before the resident rates it (unsatisfied, below)
     users = tree.users
     capture = django_capture_on_commit_callbacks
     neighbour = make_user("lixiuying")

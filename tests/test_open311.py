@@ -166,7 +166,8 @@ def test_unknown_format_is_not_served(client, cats):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_spec_client_files_form_encoded_and_follows_to_the_end(client, tree, cats, key, fmt):
+def test_spec_client_files_form_encoded_and_follows_to_the_end(client, tree, cats, key, fmt, settings):
+    settings.GONGZHI_RATING_WAIT_DAYS = 0  # closed without waiting for a rating: the feed below shows none
     """A client that only knows the specification: attribute[outage]=none, lat/long, personal fields;
     no session and no CSRF token."""
     r = post(Client(enforce_csrf_checks=True), fmt, {
@@ -328,8 +329,9 @@ def test_places_from_address_and_id_inside_the_jurisdiction(client, tree, cats):
 
 
 @pytest.fixture
-def history(tree, cats):
+def history(tree, cats, settings):
     """Appeals filed 1, 10, 50 and 100 days ago, one of them closed."""
+    settings.GONGZHI_RATING_WAIT_DAYS = 0  # closed without waiting for a rating
     now = timezone.now()
     staff, worker = tree.users[Role.COMMUNITY_STAFF], tree.users[Role.GRID_WORKER]
     made = {}
@@ -409,7 +411,8 @@ STATUS_NOTES = {
 }
 
 
-def test_status_mapping_covers_every_state(client, tree, cats):
+def test_status_mapping_covers_every_state(client, tree, cats, settings):
+    settings.GONGZHI_RATING_WAIT_DAYS = 0  # closed without waiting for a rating
     staff, worker, town = (tree.users[r] for r in (Role.COMMUNITY_STAFF, Role.GRID_WORKER, Role.SUBDISTRICT_STAFF))
     main = file_for(tree, cats, description="另一份：3栋门口垃圾")
     steps = [

@@ -49,6 +49,7 @@ def t(tree):
     actions.appeal_dispatch(appeal=b_ver, by=admin, to_node=tree.grid_b1)
     actions.appeal_accept(appeal=b_ver, by=admin)
     actions.appeal_resolve(appeal=b_ver, by=admin, result="已清理")
+    actions.appeal_rate(appeal=b_ver, by=admin, resolved=True, satisfaction="satisfied", callback=True)  # to close
     actions.appeal_verify(appeal=b_ver, by=admin)
     b_sub = file(admin, tree.resident_b, Channel.HOTLINE)
     tree.appeals = [a_sub, a_disp, a_unit, a_res, b_ver, b_sub]

@@ -235,6 +235,10 @@ IMPORT_MAX_ROWS = int(os.environ.get("GONGZHI_IMPORT_MAX_ROWS", "100000"))
 IMPORT_MAX_COLUMNS = int(os.environ.get("GONGZHI_IMPORT_MAX_COLUMNS", "60"))
 IMPORT_STALE_HOURS = float(os.environ.get("GONGZHI_IMPORT_STALE_HOURS", "24"))
 
+# Appeals: a verified appeal is closed (结案) after the resident's rating or a callback (回访), or once this many
+# days have passed since the resident was asked to rate it (when it was resolved) without an answer.
+GONGZHI_RATING_WAIT_DAYS = float(os.environ.get("GONGZHI_RATING_WAIT_DAYS", "7"))
+
 # Notifications (docs/deploy.md, "Notifications"): links in messages, the sweep's period, e-mail
 # (sent only when GONGZHI_EMAIL_HOST is set).
 GONGZHI_BASE_URL = os.environ.get("GONGZHI_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -99,12 +99,20 @@ def test_dispatch_accept_resolve_verify_close(tree, appeal, open_session):
     verify = page.locator("[data-action=verify]")
     verify.locator("input[name=verify-ok][value='1']").check()
     verify.locator("[data-testid=do-verify]").click()
+    # Closing waits for the resident's word: the staff call them back (回访) and record it.
+    expect(page.locator("[data-testid=close-waits]")).to_be_visible()
+    expect(page.locator("[data-action=close]")).to_have_count(0)
+    callback = page.locator("[data-action=callback]")
+    callback.locator("summary").click()
+    callback.locator("input[name=callback-resolved][value='1']").check()
+    callback.locator("input[name=callback-satisfaction][value=satisfied]").check()
+    callback.locator("[data-testid=do-callback]").click()
     close = page.locator("[data-action=close]")
     expect(close).to_be_visible()
     close.locator("[data-testid=do-close]").click()
     expect(page.locator("[data-action=close]")).to_have_count(0)
     timeline = page.locator("[data-testid=timeline] > li")
-    expect(timeline).to_have_count(6)  # filed, dispatched, accepted, resolved, verified, closed
+    expect(timeline).to_have_count(7)  # filed, dispatched, accepted, resolved, verified, called back, closed
     expect(page.locator("[data-testid=timeline]")).to_contain_text("王芳")
     staff.screenshot("appeals-staff-closed")
     appeal.refresh_from_db()

@@ -21,10 +21,9 @@ from gongzhi.core.api import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, Id, Page, e
 from gongzhi.core.scoping import under
 from gongzhi.core.workdays import day_start
 from gongzhi.orgs import selectors as org_selectors
-from gongzhi.orgs.models import OrgNode, Unit
 
 from . import actions, policies, public, routing, selectors
-from .actions import ACTION_LABELS, ALLOWED_FROM, TransitionError
+from .actions import ACTION_LABELS, TransitionError
 from .models import Appeal, AppealRequest, Category, Channel
 from .schemas import (
     AppealDetailOut,
@@ -86,26 +85,18 @@ def _is_staff(user) -> bool:
     return user.can(Perm.WORKBENCH)
 
 
-def _allowed(user, appeal: Appeal, pending: set[str]) -> list[str]:
-    """The transitions the user may make now: the state allows it and the policy lets them."""
-    dispatcher, handler = policies.can_dispatch(user, appeal), policies.can_handle(user, appeal)
-    supervisor = policies.can_supervise(user, appeal)
-    checks = [
-        ("dispatch", "dispatch", dispatcher), ("accept", "accept", handler), ("return", "return", handler),
-        ("resolve", "resolve", handler), ("verify", "verify", dispatcher), ("close", "close", dispatcher),
-        ("reopen", "reopen", dispatcher or supervisor), ("merge", "merge", dispatcher),
-        ("extension", "extension_request", handler), ("void", "void", dispatcher or handler),
-        ("supervise", "supervise", supervisor),
-    ]
-    out = [name for name, rule, ok in checks if ok and appeal.status in ALLOWED_FROM[rule]]
-    if appeal.status in ALLOWED_FROM["rate"] and appeal.rated_at is None and (
-        policies.can_callback(user, appeal) or policies.can_rate(user, appeal)
-    ):
-        out.append("rate")
-    if AppealRequest.Kind.EXTENSION in pending and (dispatcher or supervisor):
-        out.append("extension/decide")
-    if AppealRequest.Kind.VOID in pending and supervisor and appeal.status in ALLOWED_FROM["void"]:
-        out.append("void/decide")
+# The policy's action names as the transition routes are named (rating and callback share POST .../rate).
+_ROUTES = {"extension_request": "extension", "void_request": "void", "extension_decide": "extension/decide",
+           "void_decide": "void/decide", "callback": "rate"}
+
+
+def _allowed(user, appeal: Appeal, requests) -> list[str]:
+    """The transitions the user may make now (``policies.allowed_actions``), as the routes' names."""
+    out = []
+    for action in policies.allowed_actions(user, appeal, requests):
+        name = _ROUTES.get(action, action)
+        if name not in out:
+            out.append(name)
     return out
 
 
@@ -133,7 +124,6 @@ def _detail(user, appeal: Appeal) -> SimpleNamespace:
     staff = _is_staff(user) and whole  # staff who only follow this one see what a resident follower sees
     events = appeal.events.all() if staff else appeal.events.filter(public=True)
     requests = list(appeal.requests.select_related("requested_by").order_by("requested_at", "id"))
-    pending = {r.kind for r in requests if r.state == AppealRequest.State.PENDING}
     # A namespace rather than a dict: AppealOut's resolvers read category, node and handler from it.
     fields = {f: getattr(appeal, f) for f in AppealDetailOut.model_fields if f not in _DETAIL_OWN}
     if not whole:
@@ -156,7 +146,7 @@ def _detail(user, appeal: Appeal) -> SimpleNamespace:
              "decision_note": r.decision_note}
             for r in requests
         ] if staff else [],
-        allowed=_allowed(user, appeal, pending),
+        allowed=_allowed(user, appeal, requests),
     )
 
 
@@ -261,26 +251,20 @@ def _act(request, appeal_id: int, fn, **kwargs):
 
 
 def _dispatch_target(user, appeal: Appeal, payload: DispatchIn) -> dict:
-    """A node in the caller's area or above the appeal's place; a unit the caller knows, or one belonging
-    to or serving a node above the place (the county's departments). Anything else answers 404."""
-    above = routing.ancestor_paths(appeal.org_path)
+    """The node or unit named: one the appeal may be dispatched to (``policies.dispatch_target_nodes`` /
+    ``_units``, or the routing suggestion), or else one the caller sees, which the action then refuses with the
+    reason (422). Anything else answers 404, like a missing id."""
+    route = routing.route(appeal.node, appeal.category)
     if payload.to_node_id is not None:
-        try:
-            return {"to_node": org_selectors.node_get(user, payload.to_node_id)}
-        except Http404:
-            node = OrgNode.objects.filter(pk=payload.to_node_id, path__in=above).first()
-            if node is None:
-                raise
-            return {"to_node": node}
+        if route.node is not None and route.node.pk == payload.to_node_id:
+            return {"to_node": route.node}
+        node = policies.dispatch_target_nodes(appeal).filter(pk=payload.to_node_id).first()
+        return {"to_node": node if node is not None else org_selectors.node_get(user, payload.to_node_id)}
     if payload.to_unit_id is not None:
-        try:
-            return {"to_unit": org_selectors.unit_get(user, payload.to_unit_id)}
-        except Http404:
-            unit = (Unit.objects.filter(pk=payload.to_unit_id)
-                    .filter(Q(org_path__in=above) | Q(services__org_path__in=above)).distinct().first())
-            if unit is None:
-                raise
-            return {"to_unit": unit}
+        if route.unit is not None and route.unit.pk == payload.to_unit_id:
+            return {"to_unit": route.unit}
+        unit = policies.dispatch_target_units(appeal).filter(pk=payload.to_unit_id).first()
+        return {"to_unit": unit if unit is not None else org_selectors.unit_get(user, payload.to_unit_id)}
     return {}
 
 
@@ -289,7 +273,10 @@ def _transition(path: str, summary: str, description: str):
                        summary=summary, description=description)
 
 
-@_transition("dispatch", "Dispatch (派单)", "The first receiver's staff send a submitted appeal to one handling unit.")
+@_transition("dispatch", "Dispatch (派单)",
+             "The first receiver's staff send a submitted appeal to one handling unit: a node of its community or its "
+             "subdistrict, a department or partner unit serving it, or the routing table's suggestion (anywhere else "
+             "is refused with 422).")
 def appeal_dispatch(request, appeal_id: Id, payload: DispatchIn):
     def run(appeal):
         actions.appeal_dispatch(appeal=appeal, by=request.auth, note=payload.note,
@@ -319,7 +306,9 @@ def appeal_verify(request, appeal_id: Id, payload: VerifyIn):
                 lambda a: actions.appeal_verify(appeal=a, by=request.auth, ok=payload.ok, note=payload.note))
 
 
-@_transition("close", "Close (结案)", "The first receiver's staff close a verified appeal.")
+@_transition("close", "Close (结案)",
+             "The first receiver's staff close a verified appeal once the resident has rated it or a callback (回访) "
+             "is recorded, or when the wait for a rating is over (409 until then, saying until when).")
 def appeal_close(request, appeal_id: Id, payload: NoteIn):
     return _act(request, appeal_id, lambda a: actions.appeal_close(appeal=a, by=request.auth, note=payload.note))
 
@@ -351,7 +340,9 @@ def _pending(appeal: Appeal, kind: str) -> AppealRequest:
     return request
 
 
-@_transition("extension/decide", "Decide on more time", "Approve or reject the pending extension request.")
+@_transition("extension/decide", "Decide on more time",
+             "The first receiver's staff or a supervisor (not the one who asked) approve or reject the pending "
+             "extension request; approving needs the appeal still being handled.")
 def appeal_extension_decide(request, appeal_id: Id, payload: DecideIn):
     return _act(request, appeal_id, lambda a: actions.extension_decide(
         request=_pending(a, AppealRequest.Kind.EXTENSION), by=request.auth, approve=payload.approve,
@@ -363,7 +354,9 @@ def appeal_void(request, appeal_id: Id, payload: ReasonIn):
     return _act(request, appeal_id, lambda a: actions.void_request(appeal=a, by=request.auth, reason=payload.reason))
 
 
-@_transition("void/decide", "Decide on voiding", "A supervisor approves or rejects the pending void request.")
+@_transition("void/decide", "Decide on voiding",
+             "A supervisor (not the one who asked) approves or rejects the pending void request; approving needs the "
+             "appeal still open.")
 def appeal_void_decide(request, appeal_id: Id, payload: DecideIn):
     return _act(request, appeal_id, lambda a: actions.void_decide(
         request=_pending(a, AppealRequest.Kind.VOID), by=request.auth, approve=payload.approve, note=payload.note))

@@ -33,7 +33,7 @@ from gongzhi.core.scoping import under
 from gongzhi.orgs.models import Household, NodeKind, OrgNode, Resident, Unit, UnitKind
 
 from . import demo_texts as T
-from . import routing
+from . import policies, routing
 from .actions import ALLOWED_FROM, appeal_number, clean_attributes
 from .defaults import ensure_default_categories, leaf_codes
 from .models import (
@@ -641,7 +641,10 @@ class _History:
                 f.update(status=Status.ACCEPTED, resolved_at=None, resolved_on_time=None)
             self._event(life, name, t, by, before=Status.RESOLVED, note=note)
         elif name == "close":
-            t = self._at(life, self.later(life, quick or rng.uniform(0.1, 8), office=True))
+            t = self.later(life, quick or rng.uniform(0.1, 8), office=True)
+            if f["rated_at"] is None:  # nobody rated it: closed once the wait for an answer is over
+                t = max(t, (f["resolved_at"] or t) + policies.rating_wait())
+            t = self._at(life, t)
             f.update(status=Status.CLOSED, closed_at=t)
             self._event(life, "close", t, self.community_staff(life), before=Status.VERIFIED,
                         note=rng.choice(T.CLOSE_NOTES))

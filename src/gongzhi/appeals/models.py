@@ -133,6 +133,25 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED, Status.RESOLVED, Status.VERIFIED)
 ENDED_STATUSES = (Status.CLOSED, Status.VOIDED, Status.MERGED)
 
+# What each transition needs the appeal to be in (the actions refuse anything else with a TransitionError that
+# names these states; ``policies.allowed_actions`` offers an action only in them).
+ALLOWED_FROM = {
+    "dispatch": (Status.SUBMITTED,),
+    "return": (Status.DISPATCHED, Status.ACCEPTED),
+    "accept": (Status.DISPATCHED,),
+    "resolve": (Status.ACCEPTED,),
+    "verify": (Status.RESOLVED,),
+    "verify_reject": (Status.RESOLVED,),
+    "close": (Status.VERIFIED,),
+    "reopen": (Status.RESOLVED, Status.VERIFIED, Status.CLOSED),
+    "merge": (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED),
+    "void": OPEN_STATUSES,
+    "extension_request": (Status.DISPATCHED, Status.ACCEPTED),
+    "extension_approve": (Status.DISPATCHED, Status.ACCEPTED),
+    "supervise": (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED),
+    "rate": (Status.RESOLVED, Status.VERIFIED, Status.CLOSED),
+}
+
 
 def response_overdue(status: str, responded_on_time: bool | None, response_due, now) -> bool:
     """Waiting for its first acceptance (签收) past the response deadline: accepting it now would count as a

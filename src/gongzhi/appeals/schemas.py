@@ -216,8 +216,9 @@ class AppealFileIn(InSchema):
 
 
 class DispatchIn(InSchema):
-    to_node_id: Id | None = Field(None, description="A subdistrict, community, grid or micro-grid id.")
-    to_unit_id: Id | None = Field(None, description="A department or partner unit id.")
+    to_node_id: Id | None = Field(None, description=(
+        "A node of the appeal's community (the community, a grid, a micro-grid) or the subdistrict above it."))
+    to_unit_id: Id | None = Field(None, description="A department or partner unit belonging to or serving the place.")
     note: Block = Field("", max_length=500)
 
 

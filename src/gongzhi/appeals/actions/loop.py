@@ -27,6 +27,7 @@ from gongzhi.orgs.models import Household, NodeKind, OrgNode, Resident, Unit
 
 from .. import events, policies, routing
 from ..models import (
+    ALLOWED_FROM,
     OPEN_STATUSES,
     Appeal,
     AppealEvent,
@@ -44,23 +45,6 @@ MAX_PHOTOS = 9
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF", b"GIF8")
 
-# What each transition needs the appeal to be in. Used for the refusal message too.
-ALLOWED_FROM = {
-    "dispatch": (Status.SUBMITTED,),
-    "return": (Status.DISPATCHED, Status.ACCEPTED),
-    "accept": (Status.DISPATCHED,),
-    "resolve": (Status.ACCEPTED,),
-    "verify": (Status.RESOLVED,),
-    "verify_reject": (Status.RESOLVED,),
-    "close": (Status.VERIFIED,),
-    "reopen": (Status.RESOLVED, Status.VERIFIED, Status.CLOSED),
-    "merge": (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED),
-    "void": OPEN_STATUSES,
-    "extension_request": (Status.DISPATCHED, Status.ACCEPTED),
-    "supervise": (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED),
-    "rate": (Status.RESOLVED, Status.VERIFIED, Status.CLOSED),
-}
-
 ACTION_LABELS = {
     "file": gettext_lazy("filed"), "dispatch": gettext_lazy("dispatched"), "return": gettext_lazy("returned"),
     "accept": gettext_lazy("accepted"), "resolve": gettext_lazy("resolved"), "verify": gettext_lazy("verified"),
@@ -69,7 +53,7 @@ ACTION_LABELS = {
     "extension_request": gettext_lazy("asked for more time"), "extension_decide": gettext_lazy("decided on more time"),
     "void_request": gettext_lazy("asked to void"), "void_decide": gettext_lazy("decided on voiding"),
     "supervise": gettext_lazy("supervised"), "rate": gettext_lazy("rated"), "callback": gettext_lazy("called back"),
-    "escalate": gettext_lazy("escalated"),
+    "escalate": gettext_lazy("escalated"), "extension_approve": gettext_lazy("given more time"),
 }
 
 
@@ -323,9 +307,15 @@ def appeal_dispatch(*, appeal: Appeal, by, to_node: OrgNode | None = None, to_un
                     note: str = "") -> Appeal:
     """派单: the owner sends the appeal to a handling unit (the routing table suggests one)."""
     _check(appeal, "dispatch")
-    if by is not None and not policies.can_dispatch(by, appeal):
-        raise PermissionDenied(_("Only the first receiver's staff may dispatch this appeal."))
+    if by is not None:  # None: the routing table dispatching at filing, to the target it names
+        policies.require(by, appeal, "dispatch")
     fields = _handler_fields(to_node, to_unit)
+    if by is not None and not policies.is_dispatch_target(appeal, node=to_node, unit=to_unit):
+        raise ValidationError(
+            _("%(target)s does not handle appeals in %(area)s: dispatch it inside its community, to its "
+              "subdistrict, or to a department or partner unit serving it.")
+            % {"target": to_unit or to_node, "area": policies.dispatch_area(appeal)}
+        )
     before = appeal.status
     _move(appeal, "dispatch", Status.DISPATCHED, dispatched_at=_now(), accepted_by=None, accepted_at=None, **fields)
     handler = to_unit or to_node
@@ -339,8 +329,7 @@ def appeal_dispatch(*, appeal: Appeal, by, to_node: OrgNode | None = None, to_un
 def appeal_accept(*, appeal: Appeal, by, note: str = "") -> Appeal:
     """签收: one handler takes it. Two at once: exactly one wins, the other is told who did."""
     _check(appeal, "accept")
-    if not policies.can_handle(by, appeal):
-        raise PermissionDenied(_("This appeal was dispatched to another unit."))
+    policies.require(by, appeal, "accept")
     now = _now()
     # The first acceptance decides whether the response was on time (docs/metrics.md): accepting again
     # after a return or a reopen does not turn an on-time response into a late one.
@@ -359,8 +348,7 @@ def appeal_accept(*, appeal: Appeal, by, note: str = "") -> Appeal:
 def appeal_return(*, appeal: Appeal, by, reason: str) -> Appeal:
     """退单: not ours. Back to the first receiver with a reason; kept in the ledger."""
     _check(appeal, "return")
-    if not policies.can_handle(by, appeal):
-        raise PermissionDenied(_("Only the handling unit may return this appeal."))
+    policies.require(by, appeal, "return")
     if len((reason or "").strip()) < 2:
         raise ValidationError(_("Say why the appeal is not yours."))
     before = appeal.status
@@ -377,8 +365,7 @@ def appeal_return(*, appeal: Appeal, by, reason: str) -> Appeal:
 def appeal_resolve(*, appeal: Appeal, by, result: str, photos=()) -> Appeal:
     """办结: the handler says what was done, with photos."""
     _check(appeal, "resolve")
-    if not policies.can_handle(by, appeal):
-        raise PermissionDenied(_("Only the handling unit may resolve this appeal."))
+    policies.require(by, appeal, "resolve")
     result = (result or "").strip()
     if len(result) < 2:
         raise ValidationError(_("Say what was done."))
@@ -398,8 +385,7 @@ def appeal_verify(*, appeal: Appeal, by, ok: bool = True, note: str = "") -> App
     """核查: the first receiver's staff check the work; not done sends it back to the handler."""
     action = "verify" if ok else "verify_reject"
     _check(appeal, action)
-    if not policies.can_dispatch(by, appeal):
-        raise PermissionDenied(_("Only the first receiver's staff may check this appeal."))
+    policies.require(by, appeal, "verify")
     if ok:
         _move(appeal, action, Status.VERIFIED, verified_at=_now())
     else:
@@ -414,10 +400,15 @@ def appeal_verify(*, appeal: Appeal, by, ok: bool = True, note: str = "") -> App
 
 @transaction.atomic
 def appeal_close(*, appeal: Appeal, by, note: str = "") -> Appeal:
-    """结案."""
+    """结案: once the resident rated it, a callback (回访) was recorded, or nobody answered in time."""
     _check(appeal, "close")
-    if not policies.can_dispatch(by, appeal):
-        raise PermissionDenied(_("Only the first receiver's staff may close this appeal."))
+    policies.require(by, appeal, "close")
+    if not policies.may_close_now(appeal, _now()):
+        raise TransitionError(
+            _("The resident has not rated this appeal yet: record a callback first, or close it after %(when)s "
+              "if nobody answers.")
+            % {"when": timezone.localtime(policies.close_waits_until(appeal)).strftime("%Y-%m-%d %H:%M")}
+        )
     _move(appeal, "close", Status.CLOSED, closed_at=_now())
     event = _event(appeal, "close", by, from_status=Status.VERIFIED, note=note)
     _audit(appeal, by, "close")
@@ -436,11 +427,7 @@ def appeal_rate(*, appeal: Appeal, by, resolved: bool, satisfaction: str, commen
     _check(appeal, "rate")
     if satisfaction not in Satisfaction.values:
         raise ValidationError(_("Choose satisfied, basically satisfied or unsatisfied."))
-    if callback:
-        if not policies.can_callback(by, appeal):
-            raise PermissionDenied(_("Only the first receiver's staff record callbacks."))
-    elif not policies.can_rate(by, appeal):
-        raise PermissionDenied(_("Only the person who filed the appeal may rate it."))
+    policies.require(by, appeal, "callback" if callback else "rate")
     if appeal.rated_at is not None:
         raise TransitionError(_("This appeal has been rated already."))
     now = _now()
@@ -467,8 +454,8 @@ def appeal_rate(*, appeal: Appeal, by, resolved: bool, satisfaction: str, commen
 def appeal_reopen(*, appeal: Appeal, by, reason: str) -> Appeal:
     """重办: back to the same handler with a fresh resolution deadline; the rating is kept in the timeline."""
     _check(appeal, "reopen")
-    if by is not None and not (policies.can_dispatch(by, appeal) or policies.can_supervise(by, appeal)):
-        raise PermissionDenied(_("Only the first receiver's staff may reopen this appeal."))
+    if by is not None:  # None: reopened by an unsatisfied rating, as the category's policy says
+        policies.require(by, appeal, "reopen")
     if appeal.handler_node_id is None and appeal.handler_unit_id is None:
         raise TransitionError(_("This appeal has no handling unit to reopen it for."))
     now = _now()
@@ -493,8 +480,7 @@ def appeal_reopen(*, appeal: Appeal, by, reason: str) -> Appeal:
 def extension_request(*, appeal: Appeal, by, days: int, reason: str) -> AppealRequest:
     """延期申请 by the handler; the first receiver's staff decide."""
     _check(appeal, "extension_request")
-    if not policies.can_handle(by, appeal):
-        raise PermissionDenied(_("Only the handling unit may ask for more time."))
+    policies.require(by, appeal, "extension_request")
     if not 1 <= int(days) <= 30:
         raise ValidationError(_("Ask for 1 to 30 working days."))
     if len((reason or "").strip()) < 2:
@@ -511,8 +497,9 @@ def extension_request(*, appeal: Appeal, by, days: int, reason: str) -> AppealRe
 @transaction.atomic
 def extension_decide(*, request: AppealRequest, by, approve: bool, note: str = "") -> AppealRequest:
     appeal = request.appeal
-    if not policies.can_dispatch(by, appeal) and not policies.can_supervise(by, appeal):
-        raise PermissionDenied(_("Only the first receiver's staff may decide on more time."))
+    policies.require(by, appeal, "extension_decide", request=request)
+    if approve:
+        _check(appeal, "extension_approve")
     updated = AppealRequest.objects.filter(pk=request.pk, state=AppealRequest.State.PENDING).update(
         state=AppealRequest.State.APPROVED if approve else AppealRequest.State.REJECTED,
         decided_by=by, decided_at=_now(), decision_note=note,
@@ -542,8 +529,7 @@ def extension_decide(*, request: AppealRequest, by, approve: bool, note: str = "
 def void_request(*, appeal: Appeal, by, reason: str) -> AppealRequest:
     """作废申请 (a duplicate, a prank, filed by mistake): the owner's or handler's staff ask, a supervisor decides."""
     _check(appeal, "void")
-    if not (policies.can_dispatch(by, appeal) or policies.can_handle(by, appeal)):
-        raise PermissionDenied(_("You may not ask to void this appeal."))
+    policies.require(by, appeal, "void_request")
     if len((reason or "").strip()) < 2:
         raise ValidationError(_("Say why the appeal should be voided."))
     if appeal.requests.filter(kind=AppealRequest.Kind.VOID, state=AppealRequest.State.PENDING).exists():
@@ -558,8 +544,7 @@ def void_request(*, appeal: Appeal, by, reason: str) -> AppealRequest:
 @transaction.atomic
 def void_decide(*, request: AppealRequest, by, approve: bool, note: str = "") -> AppealRequest:
     appeal = request.appeal
-    if not policies.can_supervise(by, appeal):
-        raise PermissionDenied(_("Only a supervisor (subdistrict or county) may approve voiding."))
+    policies.require(by, appeal, "void_decide", request=request)
     if approve:
         _check(appeal, "void")
     updated = AppealRequest.objects.filter(pk=request.pk, state=AppealRequest.State.PENDING).update(
@@ -582,8 +567,7 @@ def void_decide(*, request: AppealRequest, by, approve: bool, note: str = "") ->
 def appeal_supervise(*, appeal: Appeal, by, note: str) -> Appeal:
     """督办: a supervisor presses the handler; the handler and its supervisors are told."""
     _check(appeal, "supervise")
-    if not policies.can_supervise(by, appeal):
-        raise PermissionDenied(_("Only subdistrict or county staff may supervise appeals."))
+    policies.require(by, appeal, "supervise")
     Appeal.objects.filter(pk=appeal.pk).update(supervise_count=F("supervise_count") + 1, updated_at=_now())
     appeal.supervise_count += 1
     event = _event(appeal, "supervise", by, from_status=appeal.status, note=note, public=False)
@@ -600,8 +584,7 @@ def appeal_merge(*, appeal: Appeal, into: Appeal, by, note: str = "") -> Appeal:
     _check(appeal, "merge")
     if into.status not in OPEN_STATUSES:
         raise TransitionError(_("The main appeal is already finished; file or reopen instead."))
-    if not (policies.can_dispatch(by, appeal) and policies.can_dispatch(by, into)):
-        raise PermissionDenied(_("Only the first receiver's staff of both appeals may merge them."))
+    policies.require(by, appeal, "merge", into=into)
     before = appeal.status
     _move(appeal, "merge", Status.MERGED, merged_into=into, closed_at=_now())
     followers = [

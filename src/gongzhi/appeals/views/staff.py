@@ -33,7 +33,7 @@ from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
 
 from .. import actions, policies, routing, selectors
-from ..actions import ACTION_LABELS, ALLOWED_FROM, TransitionError
+from ..actions import ACTION_LABELS, TransitionError
 from ..forms import (
     AppealFilterForm,
     CallbackForm,
@@ -432,6 +432,7 @@ def requests_to_decide(user):
         return AppealRequest.objects.none()
     return (
         AppealRequest.objects.filter(reduce(or_, parts), state=AppealRequest.State.PENDING)
+        .exclude(requested_by=user)  # someone else decides what one asked for (policies.can_decide_*)
         .select_related("appeal__category", "requested_by")
     )
 
@@ -499,23 +500,19 @@ def _node_label_map(nodes: list[OrgNode]) -> dict[str, str]:
     return names
 
 
-def dispatch_targets(user, appeal: Appeal, route: routing.Route) -> list[tuple[str, str]]:
-    """Where the dispatcher may send the appeal: its subdistrict and everything in its community that
-    the user sees, the departments and partner units the user knows, and always the routing suggestion."""
-    community = routing.community_of(appeal.node)
-    top = community or appeal.node
-    step = OrgNode.steplen
-    wanted = Q(path__startswith=top.path)
-    if len(top.path) > step:
-        wanted |= Q(path=top.path[:-step], kind=NodeKind.SUBDISTRICT)
-    kinds = (NodeKind.SUBDISTRICT, NodeKind.COMMUNITY, NodeKind.GRID, NodeKind.MICRO_GRID)
-    nodes = list(org_selectors.nodes(user).filter(wanted, kind__in=kinds).order_by("path"))
+def dispatch_targets(appeal: Appeal, route: routing.Route) -> list[tuple[str, str]]:
+    """Where the appeal may be dispatched (``policies.dispatch_target_nodes`` / ``_units``: its community and
+    everything in it, its subdistrict, the departments and partner units serving it) and always the routing
+    suggestion, as select options. The same for every dispatcher: a county administrator sees more of the
+    tree, not more places to send one appeal."""
+    area = policies.dispatch_area(appeal)
+    nodes = list(policies.dispatch_target_nodes(appeal, area).order_by("path"))
     if route.node is not None and all(n.pk != route.node.pk for n in nodes):
         nodes.append(route.node)
     labels = _node_label_map(nodes)
     kind_labels = _labels(NodeKind.choices)
     options = [(f"n{n.pk}", f"{labels[n.path]} ({kind_labels.get(n.kind, n.kind)})") for n in nodes]
-    units = list(org_selectors.units(user).order_by("kind", "name"))
+    units = list(policies.dispatch_target_units(appeal, area).order_by("kind", "name"))
     if route.unit is not None and all(u.pk != route.unit.pk for u in units):
         units.append(route.unit)
     options += [(f"u{u.pk}", f"{u.name} ({u.get_kind_display()})") for u in units]
@@ -541,33 +538,14 @@ def _attributes(appeal: Appeal) -> list[dict]:
     return out
 
 
-def available(user, appeal: Appeal, pending: set[str]) -> dict[str, bool]:
-    """The action forms this user may use on the appeal now, from the policies and ``ALLOWED_FROM``."""
-    status = appeal.status
-    dispatcher = policies.can_dispatch(user, appeal)
-    handler = policies.can_handle(user, appeal)
-    supervisor = policies.can_supervise(user, appeal)
+# The action forms of the appeal page: the policy's actions but the resident's own rating (their phone pages).
+PAGE_ACTIONS = tuple(a for a in policies.ACTIONS if a != "rate")
 
-    def allowed(action):
-        return status in ALLOWED_FROM[action]
 
-    has_handler = bool(appeal.handler_node_id or appeal.handler_unit_id)
-    return {
-        "dispatch": dispatcher and allowed("dispatch"),
-        "merge": dispatcher and allowed("merge"),
-        "accept": handler and allowed("accept"),
-        "return": handler and allowed("return"),
-        "extension_request": handler and allowed("extension_request") and "extension" not in pending,
-        "resolve": handler and allowed("resolve"),
-        "verify": dispatcher and allowed("verify"),
-        "close": dispatcher and allowed("close"),
-        "callback": policies.can_callback(user, appeal) and allowed("rate") and appeal.rated_at is None,
-        "reopen": (dispatcher or supervisor) and allowed("reopen") and has_handler,
-        "void_request": (dispatcher or handler) and allowed("void") and "void" not in pending,
-        "supervise": supervisor and allowed("supervise"),
-        "extension_decide": "extension" in pending and (dispatcher or supervisor),
-        "void_decide": "void" in pending and supervisor,
-    }
+def available(user, appeal: Appeal, requests) -> dict[str, bool]:
+    """The action forms this user may use on the appeal now: ``policies.allowed_actions``."""
+    allowed = set(policies.allowed_actions(user, appeal, requests))
+    return {action: action in allowed for action in PAGE_ACTIONS}
 
 
 def _fresh_forms(appeal: Appeal, can: dict, targets, route) -> dict:
@@ -607,10 +585,9 @@ def _timeline(appeal: Appeal) -> list[AppealEvent]:
 def detail_context(request, appeal: Appeal) -> dict:
     user = request.user
     requests = list(appeal.requests.select_related("requested_by", "decided_by").order_by("requested_at", "id"))
-    pending = {r.kind for r in requests if r.state == AppealRequest.State.PENDING}
-    can = available(user, appeal, pending)
+    can = available(user, appeal, requests)
     route = routing.route(appeal.node, appeal.category) if can["dispatch"] else None
-    targets = dispatch_targets(user, appeal, route) if route else []
+    targets = dispatch_targets(appeal, route) if route else []
     duplicates = []
     if can["merge"]:
         # The same place is the same node: the reporter's household need not be where the problem is.
@@ -642,6 +619,9 @@ def detail_context(request, appeal: Appeal) -> dict:
         "reporter_link": reporter is not None and user.can(Perm.REGISTRY_VIEW, reporter.org_path),
         "can": can,
         "any_action": any(can.values()),
+        # Verified and theirs to close, but the resident's word is awaited: until when (policies.may_close_now).
+        "close_waits_until": policies.close_waits_until(appeal) if (
+            appeal.status == Status.VERIFIED and not can["close"] and policies.can_close(user, appeal)) else None,
         "route": route,
         "duplicates": duplicates,
         "forms": _fresh_forms(appeal, can, targets, route) if any(can.values()) else {},
@@ -823,7 +803,7 @@ def appeal_act(request, pk, action):
     form_class, prefix, run = _ACTIONS[action]
     kwargs = {"prefix": prefix or None}
     if form_class is DispatchForm:
-        kwargs["targets"] = dispatch_targets(user, appeal, routing.route(appeal.node, appeal.category))
+        kwargs["targets"] = dispatch_targets(appeal, routing.route(appeal.node, appeal.category))
     form = form_class(request.POST, request.FILES, **kwargs)
     if form.is_valid():
         data = form.cleaned_data
