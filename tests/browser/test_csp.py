@@ -260,3 +260,24 @@ def test_every_page_of_every_role_runs_under_the_policy(tree, every_object, open
     assert never == set(), f"no role opened {sorted(never)}"
     assert {"dashboards:appeals", "appeals:list", "appeals:admin_routing", "appeals:m_new", "appeals:detail",
             "orgs:tree_children", "excel:job_progress", "api:openapi-view"} <= set(loaded)
+
+
+# --- error pages on a phone -----------------------------------------------------------------------------------
+
+
+def test_error_pages_fit_a_phone(tree, open_session, settings):
+    """The 500 page rendered 980 px wide on a phone (no viewport meta): now it and the 404 page have the phone's
+    width and the site's top bar, under the policy."""
+    settings.ROOT_URLCONF = "tests.test_security_headers"  # the site's URLs and /boom/, a view that fails
+    s = open_session(tree.users[Role.RESIDENT].username, "phone")
+    for path, status in (("/boom/", 500), ("/no/such/page/", 404)):
+        response = s.page.goto(path)
+        assert response.status == status
+        assert "script-src 'self'" in response.headers["content-security-policy"]
+        assert s.page.evaluate("window.innerWidth") == 390, path
+        assert s.overflow() <= 0, path
+        expect(s.page.locator(f"[data-testid=error-page][data-status='{status}']")).to_be_visible()
+        assert s.page.locator(".topbar .brand").bounding_box()["height"] > 0
+        s.screenshot(f"error-{status}")
+    # The browser reports the status of each page as an error; nothing else may be there (no policy violation).
+    assert [e for e in s.errors if "status of 500" not in e and "status of 404" not in e] == []
