@@ -65,6 +65,15 @@ def test_hostile_names_show_as_text_in_the_dashboard_tooltips(tree, hostile_name
         hover_center(page, chart)
         expect(page.locator(f"[data-testid={chart}]")).to_contain_text(name)
         assert page.evaluate("window.__xss") is None, chart
+        s.screenshot(f"csp-tooltip-{chart}")
+    # The trend's tooltip lists the day's series with their colour dots.
+    hover_center(page, "chart-trend")
+    tip = page.locator("[data-testid=chart-trend] .chart-tip")
+    expect(tip.locator(".chart-tip-row")).to_have_count(5)
+    expect(tip.locator(".chart-tip-row").first).to_contain_text("受理1")
+    assert tip.locator(".chart-tip-dot").first.evaluate("d => getComputedStyle(d).backgroundColor") != "rgba(0, 0, 0, 0)"
+    s.screenshot("csp-tooltip-chart-trend")
+    assert s.errors == []
     assert page.locator("img[src=x], img[src=y]").count() == 0
     page.mouse.move(0, 0)
     assert page.evaluate("window.__xss") is None
@@ -260,6 +269,55 @@ def test_every_page_of_every_role_runs_under_the_policy(tree, every_object, open
     assert never == set(), f"no role opened {sorted(never)}"
     assert {"dashboards:appeals", "appeals:list", "appeals:admin_routing", "appeals:m_new", "appeals:detail",
             "orgs:tree_children", "excel:job_progress", "api:openapi-view"} <= set(loaded)
+
+
+# --- what the inline scripts did, from static files now ------------------------------------------------------
+
+
+def test_moved_scripts_behave_as_before(tree, every_object, open_session):
+    """"More filters" on a phone, the routing rule's delete confirmation, the large-text choice from the first
+    paint: once done by inline scripts and on...= attributes, now by gongzhi/site.js and appeals/large-font.js."""
+    s = open_session(tree.users[Role.COUNTY_ADMIN].username, "phone")
+    page = s.goto("/appeals/")
+    category = page.locator("[data-testid=filter-category]")
+    expect(category).to_be_hidden()
+    page.locator(".more-toggle").tap()
+    expect(category).to_be_visible()
+    s.screenshot("csp-appeals-more-filters")
+    page.locator(".more-toggle").tap()
+    expect(category).to_be_hidden()
+
+    page = s.goto("/appeals/admin/routing/")
+    rule = page.locator(f"[data-rule='{every_object.rule.pk}']")
+    asked = []
+
+    def answer(dialog, accept):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    rule.locator("[data-testid=delete-rule]").click()
+    expect(rule).to_be_visible()
+    assert asked == ["删除这条规则？"]
+    s.screenshot("csp-routing")
+    page.once("dialog", lambda d: answer(d, True))
+    with page.expect_navigation():
+        rule.locator("[data-testid=delete-rule]").click()
+    expect(page.locator(f"[data-rule='{every_object.rule.pk}']")).to_have_count(0)
+    assert len(asked) == 2
+
+    r = open_session(tree.users[Role.RESIDENT].username, "phone")
+    page = r.goto("/appeals/m/")
+    page.locator("[data-testid=large-font]").tap()
+    expect(page.locator("html")).to_have_class("large-font")
+    # The next page is large before any deferred script runs: large-font.js runs in <head>.
+    r.context.route("**/appeals-m.js", lambda route: route.abort())
+    page = r.goto("/appeals/m/new/")
+    expect(page.locator("html")).to_have_class("large-font")
+    r.context.unroute("**/appeals-m.js")
+    page = r.goto(f"/appeals/m/{every_object.resolved.pk}/")
+    r.screenshot("csp-resident-large")
+    assert s.errors == [] and [e for e in r.errors if "appeals-m.js" not in e and "ERR_FAILED" not in e] == []
 
 
 # --- error pages on a phone -----------------------------------------------------------------------------------
