@@ -167,3 +167,37 @@ def test_the_lint_finds_what_it_looks_for():
     for fine in ('<script src="/static/a.js" defer></script>', '<script type="module" src="/static/b.js"></script>',
                  '<button data-confirm="Delete?">', '<p>one=1</p>'):
         assert not [w for pattern, w in FORBIDDEN if pattern.search(fine)], fine
+
+
+# --- the project's scripts put no data in as HTML ------------------------------------------------------------
+
+JS_FORBIDDEN = [
+    (re.compile(r"\.(?:inner|outer)HTML\s*=|insertAdjacentHTML|document\.write"), "HTML from a string"),
+    (re.compile(r"\beval\s*\(|new\s+Function\s*\(|set(?:Timeout|Interval)\s*\(\s*[\"'`]"), "eval (forbidden by the CSP)"),
+    (re.compile(r"setAttribute\(\s*[\"'](?:on\w+|style)[\"']"), "handler or style attribute (forbidden by the CSP)"),
+    # ECharts puts a formatter's string in as HTML: tooltips return DOM nodes (appeals.js tip()).
+    (re.compile(r"formatter\s*:\s*(?:\([^)]*\)|\w+)\s*=>\s*[\"'`]"), "an ECharts formatter returning an HTML string"),
+]
+
+
+def test_project_scripts_build_no_html_from_strings():
+    scripts = sorted(p for p in SRC.rglob("*.js") if "static" in p.parts)
+    assert {p.name for p in scripts} >= {"appeals.js", "appeals-m.js", "site.js", "large-font.js"}
+    problems = []
+    for script in scripts:
+        text = script.read_text()
+        for pattern, what in JS_FORBIDDEN:
+            for match in pattern.finditer(text):
+                line = text.count("\n", 0, match.start()) + 1
+                problems.append(f"{script.relative_to(SRC)}:{line}: {what}: {match.group(0)[:80]}")
+    assert problems == []
+
+
+def test_the_script_lint_finds_what_it_looks_for():
+    for sample in ('box.innerHTML = name;', 'el.insertAdjacentHTML("beforeend", x)', 'eval(code)',
+                   'b.setAttribute("onclick", "go()")', 'tooltip: { formatter: (p) => `${p.name}<br>` }',
+                   'formatter: p => "<b>" + p.name'):
+        assert [w for pattern, w in JS_FORBIDDEN if pattern.search(sample)], sample
+    for fine in ('label: { formatter: "{b}\\n{c}" }', "formatter: (p) => tip(p.name, [])", 'node.textContent = name;',
+                 'dot.style.backgroundColor = color;'):
+        assert not [w for pattern, w in JS_FORBIDDEN if pattern.search(fine)], fine
