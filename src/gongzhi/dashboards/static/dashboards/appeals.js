@@ -45,8 +45,8 @@ const axisTip = (valueOf) => (params) => {
   const list = Array.isArray(params) ? params : [params];
   return tip(list.length ? String(list[0].name) : "", list.map((p) => [p.seriesName, valueOf(p), p.color]));
 };
-const shown = (v) => (v === null || v === undefined || v === "-" ? "—" : `${v}`);
-const shownPct = (v) => (v === null || v === undefined || v === "-" ? "—" : `${v}%`);
+const valueText = (v) => (v === null || v === undefined || v === "-" ? "—" : `${v}`);
+const percentText = (v) => (v === null || v === undefined || v === "-" ? "—" : `${v}%`);
 
 function chart(id, option) {
   const box = document.getElementById(id);
@@ -99,7 +99,7 @@ function trend(data) {
   const line = (key) => ({ name: L[key], type: "line", yAxisIndex: 1, data: t[key].map(pctNum), connectNulls: true,
     showSymbol: t.days.length <= 31, symbolSize: 5 });  // straight segments: a smoothed rate would overshoot 100%
   return chart("chart-trend", {
-    tooltip: { trigger: "axis", formatter: axisTip((p) => (p.seriesType === "line" ? shownPct(p.value) : shown(p.value))) },
+    tooltip: { trigger: "axis", formatter: axisTip((p) => (p.seriesType === "line" ? percentText(p.value) : valueText(p.value))) },
     legend: { top: 0, type: "scroll" },
     grid: { left: 8, right: 8, top: 36, bottom: t.days.length > 45 ? 36 : 8, containLabel: true },
     xAxis: { type: "category", data: t.days.map((d) => d.slice(5)) },
@@ -142,7 +142,7 @@ function ranking(id, rows, data) {
   box.style.height = `${Math.max(220, 34 * shown.length + 70)}px`;
   const order = shown.slice().reverse();
   const c = chart(id, {
-    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: axisTip((p) => shownPct(p.value)) },
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: axisTip((p) => percentText(p.value)) },
     legend: { top: 0 },
     grid: { left: 8, right: 40, top: 30, bottom: 8, containLabel: true },
     xAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
