@@ -86,6 +86,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gongzhi.core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -223,6 +224,25 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content Security Policy on every response (core/csp.py; docs/deploy.md, "Content Security Policy"):
+# scripts, styles, images and requests from this site only; no inline script, event handler, style element
+# or style attribute anywhere (JS sets styles through the CSSOM, which the policy does not restrict).
+# Django 6.0's setting name and shape, so the upgrade swaps the middleware and keeps this.
+_SELF, _NONE = "'self'", "'none'"
+SECURE_CSP = {
+    "default-src": [_SELF],
+    "script-src": [_SELF],
+    "style-src": [_SELF],
+    "img-src": [_SELF],
+    "font-src": [_SELF],
+    "connect-src": [_SELF],
+    "object-src": [_NONE],
+    "base-uri": [_SELF],
+    "form-action": [_SELF],
+    "frame-ancestors": [_NONE],
+}
+SECURE_CSP_REPORT_ONLY: dict = {}
 
 # Excel imports (docs/deploy.md, "Excel imports") run on the task worker. An upload is checked against these
 # limits before anything parses it: file size, size unpacked (all zip parts) and compression ratio, rows

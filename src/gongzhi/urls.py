@@ -1,5 +1,7 @@
 """URL map: staff workbench, mobile pages, accounts, the JSON API."""
 
+from django.http import HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path
 
 from gongzhi.api import api
@@ -19,4 +21,6 @@ urlpatterns = [
     path("notices/", include(("gongzhi.notify.urls", "notify"))),
     path("api/v1/", api.urls),
     path("healthz", core_views.healthz, name="healthz"),
+    # What a browser asks for on a page without an icon link (a file, an htmx fragment opened on its own).
+    path("favicon.ico", lambda request: HttpResponsePermanentRedirect(static("gongzhi/favicon.svg"))),
 ]

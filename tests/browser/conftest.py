@@ -24,6 +24,14 @@ VIEWPORTS = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
 SCREENS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screens"
+# Every page runs under a Content Security Policy: a violation (a blocked inline script, handler, style or
+# outside asset) is a console error, so every browser test that asserts no console errors checks it too.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || "inline"} `
+    + `at ${e.sourceFile || location.href}:${e.lineNumber} ${e.sample ? JSON.stringify(e.sample) : ""}`);
+}, true);
+"""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -48,6 +56,7 @@ class Session:
         self.viewport = viewport
         self.context = browser.new_context(**VIEWPORTS[viewport], locale="zh-CN", base_url=base_url)
         self.context.set_default_timeout(10_000)
+        self.context.add_init_script(CSP_LISTENER)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)

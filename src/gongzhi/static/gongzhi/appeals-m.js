@@ -56,7 +56,8 @@
           pointToLayer: function (feature, latlng) {
             var id = feature.properties.id;
             return window.L.circleMarker(latlng, Object.assign({ className: "grid-point grid-point-" + id }, markerStyle(false)))
-              .bindTooltip(feature.properties.name, { permanent: true, direction: "top", offset: [0, -12] });
+              // A text node: Leaflet puts a string in as HTML, and grid names are typed by users.
+              .bindTooltip(document.createTextNode(feature.properties.name), { permanent: true, direction: "top", offset: [0, -12] });
           },
           onEachFeature: function (feature, marker) {
             markers[feature.properties.id] = marker;

@@ -1,6 +1,10 @@
 // The leaders' appeal dashboard: one JSON request, then KPI cards, ECharts charts and tables.
 // Every word on the page comes translated from the server (#dashboard-labels); numbers from the payload.
-import * as echarts from "echarts";
+// Names (areas, categories, units) are typed by users: they go on the page as text only, through el()
+// (textContent), never as markup; ECharts tooltips get DOM nodes built by tip(), not HTML strings.
+// ECharts from its place beside this file under STATIC_URL: an inline import map is an inline script,
+// which the Content Security Policy forbids.
+import * as echarts from "../vendor/echarts/echarts.esm.min.js";
 
 const root = document.getElementById("dashboard");
 const L = JSON.parse(document.getElementById("dashboard-labels").textContent);
@@ -22,6 +26,27 @@ function el(tag, attrs = {}, ...children) {
   for (const child of children) node.append(child);
   return node;
 }
+
+// A tooltip: a title and rows of [label, value, colour]. A DOM node, so nothing in it is ever parsed as
+// HTML; the colour dot is styled through the CSSOM (the CSP allows no style attributes in markup).
+function tip(title, rows) {
+  return el("div", { class: "chart-tip" }, el("div", { class: "chart-tip-title", text: title }),
+    ...rows.map(([label, value, color]) => {
+      const dot = el("span", { class: "chart-tip-dot" });
+      if (color) dot.style.backgroundColor = color;
+      else dot.hidden = true;
+      return el("div", { class: "chart-tip-row" }, dot, el("span", { class: "chart-tip-label", text: label }),
+        el("span", { class: "chart-tip-value", text: value }));
+    }));
+}
+
+// Axis tooltips list every series at the hovered category; valueOf(p) gives a series' value as shown.
+const axisTip = (valueOf) => (params) => {
+  const list = Array.isArray(params) ? params : [params];
+  return tip(list.length ? String(list[0].name) : "", list.map((p) => [p.seriesName, valueOf(p), p.color]));
+};
+const valueText = (v) => (v === null || v === undefined || v === "-" ? "—" : `${v}`);
+const percentText = (v) => (v === null || v === undefined || v === "-" ? "—" : `${v}%`);
 
 function chart(id, option) {
   const box = document.getElementById(id);
@@ -74,7 +99,7 @@ function trend(data) {
   const line = (key) => ({ name: L[key], type: "line", yAxisIndex: 1, data: t[key].map(pctNum), connectNulls: true,
     showSymbol: t.days.length <= 31, symbolSize: 5 });  // straight segments: a smoothed rate would overshoot 100%
   return chart("chart-trend", {
-    tooltip: { trigger: "axis" },
+    tooltip: { trigger: "axis", formatter: axisTip((p) => (p.seriesType === "line" ? percentText(p.value) : valueText(p.value))) },
     legend: { top: 0, type: "scroll" },
     grid: { left: 8, right: 8, top: 36, bottom: t.days.length > 45 ? 36 : 8, containLabel: true },
     xAxis: { type: "category", data: t.days.map((d) => d.slice(5)) },
@@ -99,8 +124,8 @@ function categories(data) {
       trigger: "item",
       formatter: (p) => {
         const r = rows[p.dataIndex];
-        return `${r.name}<br>${L.filed} ${r.filed}<br>${L.satisfaction_rate} ${pct(r.satisfaction_rate)}` +
-          `<br>${L.on_time_rate} ${pct(r.on_time_rate)}`;
+        return tip(r.name, [[L.filed, `${r.filed}`, p.color], [L.satisfaction_rate, pct(r.satisfaction_rate)],
+          [L.on_time_rate, pct(r.on_time_rate)]]);
       },
     },
     grid: { left: 8, right: 36, top: 8, bottom: 8, containLabel: true },
@@ -117,7 +142,7 @@ function ranking(id, rows, data) {
   box.style.height = `${Math.max(220, 34 * shown.length + 70)}px`;
   const order = shown.slice().reverse();
   const c = chart(id, {
-    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, valueFormatter: (v) => (v === null ? "—" : `${v}%`) },
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: axisTip((p) => percentText(p.value)) },
     legend: { top: 0 },
     grid: { left: 8, right: 40, top: 30, bottom: 8, containLabel: true },
     xAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
@@ -155,7 +180,7 @@ function heat(data) {
     })),
   }));
   const c = chart("chart-heat", {
-    tooltip: { formatter: (p) => `${p.name}<br>${L.filed} ${p.value}<br>${L.open} ${p.data.open}` },
+    tooltip: { formatter: (p) => tip(p.name, [[L.filed, `${p.value}`, p.color], [L.open, `${p.data.open}`]]) },
     series: [{
       type: "treemap", data: items, roam: false, nodeClick: false, breadcrumb: { show: false },
       top: 4, left: 4, right: 4, bottom: 4,
