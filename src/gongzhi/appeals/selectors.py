@@ -17,7 +17,7 @@ from django.utils import timezone
 from gongzhi.appeals.permissions import Perm
 from gongzhi.core import process_cache
 from gongzhi.core.scoping import scope_q, under
-from gongzhi.orgs.models import NodeKind, OrgNode
+from gongzhi.orgs.models import NodeKind, OrgNode, Resident
 
 from . import policies
 from .models import OPEN_STATUSES, Appeal, AppealFollower, Category, Status
@@ -238,7 +238,8 @@ def with_follower_only(qs: QuerySet[Appeal], user) -> QuerySet[Appeal]:
     ``policies.staff_sees``, which needs no query)."""
     followed = Exists(AppealFollower.objects.filter(appeal=OuterRef("pk"), user=user))
     return qs.annotate(follower_only=Case(
-        When(Q(filed_by=user) | Q(reporter__user=user), then=Value(False)),
+        # the reporter's account through a subquery, not a join: the list's capped count stays on the appeals
+        When(Q(filed_by=user) | Q(reporter_id__in=Resident.objects.filter(user=user).values("id")), then=Value(False)),
         When(followed, then=Value(True)),
         default=Value(False), output_field=BooleanField(),
     ))
