@@ -47,7 +47,7 @@ PAGE_CONTENT = [
     ("party_org", lambda t: reverse("orgs:party_org", args=[t.branch_a.pk]), ["城东社区第一网格党支部", "第一网格"]),
     ("units", lambda t: reverse("orgs:units"), ["县供电公司", "县住建局", "城东社区"]),
     ("unit", lambda t: reverse("orgs:unit", args=[t.partner.pk]), ["县供电公司", "城东社区"]),
-    ("audit", lambda t: reverse("core:audit"), ["resident.create", "张建国"]),
+    ("audit", lambda t: reverse("core:audit"), ["新增居民", "张建国"]),
 ]
 
 

@@ -9,6 +9,9 @@ class DashboardsConfig(AppConfig):
 
     def ready(self):
         from gongzhi.appeals import events
+        from gongzhi.core import audit
+
+        audit.describe("appeals.ledger.export", _("Appeals ledger exported"))
         from gongzhi.orgs.signals import tree_moved
 
         from . import rollups

@@ -9,6 +9,11 @@ class NotifyConfig(AppConfig):
 
     def ready(self):
         from gongzhi.appeals import events
+        from gongzhi.core import audit
+
+        audit.describe("webhook.create", _("Group robot created"))
+        audit.describe("webhook.update", _("Group robot changed"))
+        audit.describe("webhook.test", _("Group robot tested"))
 
         from . import tasks
 
