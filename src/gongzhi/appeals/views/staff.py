@@ -468,7 +468,9 @@ def queue(request, kind=None):
     if not mine:
         raise PermissionDenied
     if kind is None:
-        return redirect("appeals:queue", kind=mine[0][0])
+        # The first queue with work in it, else the first the user has.
+        first = next((k for k, _label, _may, fetch in mine if fetch(user).order_by().exists()), mine[0][0])
+        return redirect("appeals:queue", kind=first)
     if current not in mine:
         raise PermissionDenied
     tabs = queue_tabs(user, counts=True)
