@@ -22,6 +22,7 @@ from django.utils.translation import pgettext_lazy
 from gongzhi.core.workdays import day_start
 from gongzhi.core.access import Perm
 
+from .forms import DateField
 from .audit import action_label, change_label, object_label, type_label
 from .models import AuditEvent
 from .scoping import scoped
@@ -36,8 +37,8 @@ class AuditFilterForm(forms.Form):
     actor = forms.CharField(label=_("Actor (user name)"), required=False, max_length=150)
     action = forms.ChoiceField(label=_("Action"), required=False)
     object_type = forms.ChoiceField(label=_("Object type"), required=False)
-    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = DateField(label=pgettext_lazy("date range", "From"), required=False)
+    date_to = DateField(label=pgettext_lazy("date range", "To"), required=False)
     reason = forms.CharField(label=_("Reason contains"), required=False, max_length=100)
 
     def __init__(self, *args, actions=(), object_types=(), **kwargs):

@@ -336,7 +336,7 @@ def _rows_html(rows) -> str:
         out.append(
             f'<tr data-appeal="{a.pk}" class="due-row-{state}">\n'
             f'    <td data-label="{number}" class="mono nowrap"><a href="{url}">{escape(a.number)}</a></td>\n'
-            f'    <td data-label="{title}" class="title-cell"><a href="{url}">{escape(a.title)}</a> '
+            f'    <td data-label="{title}" class="title-cell"><a href="{url}" title="{escape(a.title)}">{escape(a.title)}</a> '
             f'<span class="muted small">{escape(a.channel_label)}</span>{returned}</td>\n'
             f'    <td data-label="{category}" class="nowrap">{escape(a.category_name)}</td>\n'
             f'    <td data-label="{place}" class="place-cell">{_parts_html(a.place)}</td>\n'
