@@ -188,7 +188,7 @@ def test_resident_list_keyset_pages(as_role, tree):
 def test_resident_list_count_is_capped(as_role, tree, monkeypatch):
     monkeypatch.setattr(org_views, "COUNT_CAP", 2)
     response = as_role(Role.COUNTY_ADMIN).get(reverse("orgs:residents"))
-    assert response.context["more"] and "超过 2 名居民" in text(response)
+    assert response.context["more"] and "2 名以上居民" in text(response)
 
 
 def test_resident_list_queries_do_not_grow_with_rows(as_role, tree, django_assert_num_queries):
