@@ -306,8 +306,10 @@ def _row_labels(rows) -> None:
 
 
 def _parts_html(label: str) -> str:
-    """A ``place_label`` that breaks between its names, never inside one."""
-    return " · ".join(f'<span class="nowrap">{escape(part)}</span>' for part in label.split(" · "))
+    """A ``place_label`` that breaks between its names, never inside one (a line never starts with "·")."""
+    parts = label.split(" · ")
+    return " ".join(f'<span class="nowrap">{escape(part)}{" ·" if i < len(parts) - 1 else ""}</span>'
+                    for i, part in enumerate(parts))
 
 
 def _rows_html(rows) -> str:
