@@ -65,10 +65,12 @@ def test_audit_page_shows_words_not_codes(client, tree):
 
 def test_audit_words_follow_the_reader_language(client, tree):
     admin = tree.users[Role.COUNTY_ADMIN]
+    role_assign(user=make_user("xinren"), role=Role.GRID_WORKER, node=tree.grid_a2, by=admin)
     client.force_login(admin)
     client.cookies["django_language"] = "en"
     body = client.get(reverse("core:audit")).content.decode()
     assert "Resident created" in body and "Role assigned" in body
+    assert "<b>Role</b>: Grid worker" in body  # field names as words, capitalised like the column heads
 
 
 def _recorded_codes() -> set[str]:

@@ -120,7 +120,7 @@ def _change_label(object_type: str, key: str, action: str = "") -> tuple[str, di
     if field is not None and field.is_relation and not isinstance(field.verbose_name, Promise):
         label = field.related_model._meta.verbose_name  # a plain str is the name Django made up: untranslated
     choices = {str(k): v for k, v in field.flatchoices} if getattr(field, "choices", None) else {}
-    return str(label), choices
+    return str(capfirst(label)), choices
 
 
 def _change_rows(changes, object_type: str = "", action: str = "") -> list[tuple[str, str]]:
