@@ -368,13 +368,21 @@ def test_window_staff_file_for_someone_not_in_the_registry(tree, cats, client):
     assert appeal.reporter_phone_masked == "137****3333" and appeal.channel == Channel.WINDOW
 
 
-def test_lookup_without_javascript_keeps_the_form(tree, cats, client):
+def test_find_only_searches(tree, cats, client):
+    """查找 must not submit the appeal: it belongs to a GET form of its own (htmx asks for the matches alone),
+    so a form not yet filled in shows no errors; without JavaScript the page comes back with the matches."""
     c = client_for(client, tree.users[Role.COMMUNITY_STAFF])
-    response = c.post(reverse("appeals:file_for"), {
-        "for": "staff", "channel": "window", "q": "李", "action": "lookup", "description": "门口路灯不亮",
-    })
+    page = c.get(reverse("appeals:file_for")).content.decode()
+    find = re.search(r'<button[^>]*data-testid="lookup"[^>]*>', page).group(0)
+    assert 'form="resident-lookup"' in find
+    assert f'hx-get="{reverse("appeals:file_for_residents")}"' in find
+    lookup_form = re.search(r'<form id="resident-lookup"[^>]*>', page).group(0)
+    assert 'method="get"' in lookup_form
+    assert 'form="resident-lookup"' in re.search(r'<input[^>]*name="q"[^>]*>', page).group(0)
+    response = c.get(reverse("appeals:file_for"), {"q": "李"})
     html = response.content.decode()
-    assert response.status_code == 200 and "李秀英" in html and "门口路灯不亮" in html
+    assert response.status_code == 200 and "李秀英" in html
+    assert 'data-testid="form-errors"' not in html and "errorlist" not in html
     assert not Appeal.objects.exists()
 
 

@@ -165,7 +165,7 @@ def test_audit_log_reads_in_the_users_words(client, tree):
     assert "系统" in body and ">system<" not in body  # the fixture's writes have no actor
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     body = client.get(reverse("core:audit")).content.decode()
-    assert "<b>Care groups</b>: Left-behind child" in body and "<b>role</b>: County administrator" in body
+    assert "<b>Care groups</b>: Left-behind child" in body and "<b>Role</b>: County administrator" in body
 
 
 class _VisibleText(HTMLParser):

@@ -48,7 +48,7 @@ PAGE_CONTENT = [
     ("party_org", lambda t: reverse("orgs:party_org", args=[t.branch_a.pk]), ["城东社区第一网格党支部", "第一网格"]),
     ("units", lambda t: reverse("orgs:units"), ["县供电公司", "县住建局", "城东社区"]),
     ("unit", lambda t: reverse("orgs:unit", args=[t.partner.pk]), ["县供电公司", "城东社区"]),
-    ("audit", lambda t: reverse("core:audit"), ["resident.create", "张建国"]),
+    ("audit", lambda t: reverse("core:audit"), ["新增居民", "张建国"]),
 ]
 
 
@@ -189,7 +189,7 @@ def test_resident_list_keyset_pages(as_role, tree):
 def test_resident_list_count_is_capped(as_role, tree, monkeypatch):
     monkeypatch.setattr(org_views, "COUNT_CAP", 2)
     response = as_role(Role.COUNTY_ADMIN).get(reverse("orgs:residents"))
-    assert response.context["more"] and "超过 2 名居民" in text(response)
+    assert response.context["more"] and "2 名以上居民" in text(response)
 
 
 def test_resident_list_queries_do_not_grow_with_rows(as_role, tree, django_assert_num_queries):

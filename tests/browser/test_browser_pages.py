@@ -25,7 +25,7 @@ PAGES = {
         ("party-org", lambda t: f"/registry/party/{t.branch_a.pk}/", "[data-testid=party-org-props]", "第一网格"),
         ("units", lambda t: "/registry/units/", "main", "县供电公司"),
         ("unit", lambda t: f"/registry/units/{t.partner.pk}/", "[data-testid=served-nodes]", "城东社区"),
-        ("audit", lambda t: "/core/audit/", "[data-testid=audit-events]", "resident.create"),
+        ("audit", lambda t: "/core/audit/", "[data-testid=audit-events]", "新增居民"),
     ],
     Role.COMMUNITY_STAFF: [
         ("grid-split", lambda t: f"/registry/node/{t.grid_a1.pk}/split/", "[data-testid=grid-split-form]", "滨河小区1栋1单元101"),

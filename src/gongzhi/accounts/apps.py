@@ -8,9 +8,11 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from gongzhi.core import parts
+        from gongzhi.core import audit, parts
 
         parts.demo_part("accounts", "gongzhi.accounts.demo.load_demo", order=20)
+        for code, label in AUDIT_ACTIONS.items():
+            audit.describe(code, label)
 
         # The session's user is cached with their roles (backends.get_user): drop it when any of it changes.
         from django.db.models.signals import post_delete, post_save
@@ -40,3 +42,15 @@ def _forget(sender, instance, **kwargs):
     forget_user(user_id)
     # Once more after the commit: a page reading the user in between must not keep the old copy.
     transaction.on_commit(lambda: forget_user(user_id))
+
+
+# The audit actions this app records, in the words of the audit log.
+AUDIT_ACTIONS = {
+    "role.assign": _("Role assigned"),
+    "token.create": _("API token created"),
+    "token.revoke": _("API token revoked"),
+    "login.unlock": _("Login lock lifted"),
+    "login.unlock_address": _("Address login lock lifted"),
+    "user.password_change": _("Password changed"),
+    "user.create_admin": _("Administrator created"),
+}

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from gongzhi.core.text import BlockField, LineField
+from gongzhi.core.forms import DateField
 
 from .models import Category, Channel, DeadlinePolicy, DueState, RoutingRule, Satisfaction, Status, TimeUnit
 
@@ -44,8 +45,8 @@ class AppealFilterForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), required=False, choices=_ANY + list(Channel.choices))
     node = forms.IntegerField(label=_("Area"), required=False, min_value=1)
     handler = forms.RegexField(label=_("Handled by"), required=False, regex=r"^[nu]\d{1,18}$")
-    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False)
-    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False)
+    date_from = DateField(label=pgettext_lazy("date range", "From"), required=False)
+    date_to = DateField(label=pgettext_lazy("date range", "To"), required=False)
     mine = forms.BooleanField(label=_("Only mine to act on"), required=False)
 
     def clean(self):
@@ -236,7 +237,7 @@ class RouteTestForm(forms.Form):
 
 
 class CalendarDayForm(forms.Form):
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    date = DateField(label=_("Date"))
     is_workday = forms.TypedChoiceField(
         label=_("This day is"), coerce=lambda v: v == "1",
         choices=[("0", _("a day off (holiday)")), ("1", _("a working day (make-up day)"))],

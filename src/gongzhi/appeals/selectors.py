@@ -224,6 +224,15 @@ def to_act_parts(user) -> list[Q]:
         (owned, (*_TO_DISPATCH, *_TO_VERIFY)), (handled, _TO_HANDLE)) if q is not None for status in statuses]
 
 
+def waiting_count(user) -> int | None:
+    """How many appeals wait for the user to act (their dispatch, handling and checking queues together);
+    None when the user has none of these queues."""
+    parts = to_act_parts(user)
+    if not parts:
+        return None
+    return Appeal.objects.filter(reduce(or_, parts)).count()
+
+
 def mine(user) -> QuerySet[Appeal]:
     """A resident's own appeals: filed by them, for them, or followed after a merge."""
     if user is None or not user.is_authenticated:

@@ -6,7 +6,9 @@ import datetime as dt
 import decimal
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.db import models, transaction
+from django.utils.text import capfirst
 
 from .models import AuditEvent
 from .pii import mask_id_number, mask_phone
@@ -18,6 +20,48 @@ _MASKERS = {
     "contact_phone": mask_phone,
 }
 _HIDDEN_SUFFIXES = ("_enc", "_hash")
+
+# What each action code means in words, given by the app that records it (``describe`` from its
+# AppConfig.ready): core knows no app's codes.
+_ACTION_WORDS: dict[str, object] = {}
+_CHANGE_WORDS: dict[str, dict[str, object]] = {}
+
+
+def describe(action: str, label, *, changes: dict | None = None) -> None:
+    """Give an audit action code the words the audit log shows for it (a lazy translation), and the words
+    of the keys of its changes that are not fields of its object (counts, names of other things)."""
+    _ACTION_WORDS[action] = label
+    if changes:
+        _CHANGE_WORDS.setdefault(action, {}).update(changes)
+
+
+def change_label(action: str, key: str) -> str | None:
+    """The words an app gave for a change key of this action, if any."""
+    label = _CHANGE_WORDS.get(action, {}).get(key)
+    return str(label) if label is not None else None
+
+
+def action_label(action: str) -> str:
+    """The action in the reader's language; the code itself where no app described it."""
+    label = _ACTION_WORDS.get(action)
+    return str(label) if label is not None else action
+
+
+def type_label(object_type: str) -> str:
+    """An object type ("orgs.resident") as its model's name in the reader's language ("居民")."""
+    try:
+        return str(capfirst(apps.get_model(object_type)._meta.verbose_name))
+    except (LookupError, ValueError):
+        return object_type
+
+
+def object_label(event: AuditEvent) -> str:
+    """The object as recorded (its string), else its type and number ("居民 #12")."""
+    if event.object_repr:
+        return event.object_repr
+    if event.object_type or event.object_id:
+        return f"{type_label(event.object_type)} #{event.object_id}".strip()
+    return ""
 
 
 def _plain(value):

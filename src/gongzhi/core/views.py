@@ -14,6 +14,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -21,6 +22,8 @@ from django.utils.translation import pgettext_lazy
 from gongzhi.core.workdays import day_start
 from gongzhi.core.access import Perm
 
+from .forms import DateField
+from .audit import action_label, change_label, object_label, type_label
 from .models import AuditEvent
 from .scoping import scoped
 from .text import LineField
@@ -35,14 +38,19 @@ class AuditFilterForm(forms.Form):
     actor = LineField(label=_("Actor (user name)"), required=False, max_length=150)
     action = forms.ChoiceField(label=_("Action"), required=False)
     object_type = forms.ChoiceField(label=_("Object type"), required=False)
-    date_from = forms.DateField(label=pgettext_lazy("date range", "From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=pgettext_lazy("date range", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = DateField(label=pgettext_lazy("date range", "From"), required=False)
+    date_to = DateField(label=pgettext_lazy("date range", "To"), required=False)
     reason = LineField(label=_("Reason contains"), required=False, max_length=100)
 
     def __init__(self, *args, actions=(), object_types=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("Any"))] + [(a, a) for a in actions]
-        self.fields["object_type"].choices = [("", _("Any"))] + [(t, t) for t in object_types]
+        # The codes behind the words the reader picks, in the order of the words.
+        self.fields["action"].choices = [("", _("Any"))] + _worded(actions, action_label)
+        self.fields["object_type"].choices = [("", _("Any"))] + _worded(object_types, type_label)
+
+
+def _worded(codes, label) -> list[tuple[str, str]]:
+    return sorted(((code, label(code)) for code in codes), key=lambda pair: (pair[1], pair[0]))
 
 
 
@@ -82,7 +90,10 @@ def audit(request):
     start = (number - 1) * AUDIT_PAGE_SIZE
     rows = list(events.select_related("actor").order_by("-at", "-id")[start: start + AUDIT_PAGE_SIZE + 1])
     for event in rows:
-        event.change_rows = _change_rows(event.changes, event.object_type)
+        event.change_rows = _change_rows(event.changes, event.object_type, event.action)
+        event.action_label = action_label(event.action)
+        event.object_label = object_label(event)
+        event.type_label = type_label(event.object_type) if event.object_repr and event.object_type else ""
     return render(request, "core/audit.html", {
         "form": form, "rows": rows[:AUDIT_PAGE_SIZE], "number": number,
         "has_prev": number > 1, "has_next": len(rows) > AUDIT_PAGE_SIZE,
@@ -96,26 +107,30 @@ def _field(model_label: str, name: str):
         return None
 
 
-def _change_label(object_type: str, key: str) -> tuple[str, dict]:
-    """A change key as the reader's words (the field's verbose name) and its choice labels, if any:
-    the audit trail stores field names and choice values, which are code."""
+def _change_label(object_type: str, key: str, action: str = "") -> tuple[str, dict]:
+    """A change key as the reader's words (what the recording app called it, else the field's verbose
+    name) and its choice labels, if any: the audit trail stores field names and choice values, which are code."""
     field = _field(object_type, key) if object_type else None
     if key in _CHANGE_CHOICES:
         field = _field(*_CHANGE_CHOICES[key])
-    label = _CHANGE_LABELS.get(key) or getattr(field, "verbose_name", None) or key
+    if field is not None and not hasattr(field, "verbose_name"):
+        # A reverse relation (an org node's "households"): the audit holds a count of the related objects.
+        label = change_label(action, key) or _CHANGE_LABELS.get(key) or capfirst(field.related_model._meta.verbose_name_plural)
+        return str(label), {}
+    label = change_label(action, key) or _CHANGE_LABELS.get(key) or getattr(field, "verbose_name", None) or key
     if field is not None and field.is_relation and not isinstance(field.verbose_name, Promise):
         label = field.related_model._meta.verbose_name  # a plain str is the name Django made up: untranslated
     choices = {str(k): v for k, v in field.flatchoices} if getattr(field, "choices", None) else {}
-    return str(label), choices
+    return str(capfirst(label)), choices
 
 
-def _change_rows(changes, object_type: str = "") -> list[tuple[str, str]]:
+def _change_rows(changes, object_type: str = "", action: str = "") -> list[tuple[str, str]]:
     """Changes as (field, "old → new" or value) pairs; personal data in them is already masked."""
     if not isinstance(changes, dict):
         return [("", str(changes))]
     out = []
     for key, value in changes.items():
-        label, choices = _change_label(object_type, key)
+        label, choices = _change_label(object_type, key, action)
         if isinstance(value, list) and len(value) == 2:
             out.append((label, f"{_text(value[0], choices)} → {_text(value[1], choices)}"))
         else:

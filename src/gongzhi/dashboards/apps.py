@@ -11,7 +11,7 @@ class DashboardsConfig(AppConfig):
 
     def ready(self):
         from gongzhi.appeals import events
-        from gongzhi.core import parts, scheduler
+        from gongzhi.core import audit, parts, scheduler
         from gongzhi.orgs.signals import tree_moved
 
         from . import rollups
@@ -20,6 +20,7 @@ class DashboardsConfig(AppConfig):
         events.listen(rollups.on_appeal_changed, in_transaction=True)
         # A node move rewrites the appeals' paths; the roll-ups follow by a rebuild on the worker.
         tree_moved.connect(_rebuild_after_move, dispatch_uid="dashboards-rebuild-after-move")
+        audit.describe("appeals.ledger.export", _("Appeals ledger exported"))
         # The worker keeps the roll-ups current: queued changes are applied within a tick.
         parts.demo_part("rollups", "gongzhi.dashboards.demo.load_demo", order=40)
         scheduler.register("rollups_catch_up", "gongzhi.dashboards.tasks.rollups_catch_up",

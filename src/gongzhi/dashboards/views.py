@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from gongzhi.appeals.permissions import Perm
 from gongzhi.core.excel import XLSX_CONTENT_TYPE
+from gongzhi.core.forms import parse_date
 from gongzhi.orgs.selectors import node_ancestors
 
 from . import ledger, metrics, selectors
@@ -63,10 +64,7 @@ def _need(user):
 
 
 def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    return parse_date(value)  # ISO from the date inputs, or typed as 2026/01/01, 2026.1.1, 2026年1月1日
 
 
 def _period(request) -> tuple[str, dt.date, dt.date, str]:

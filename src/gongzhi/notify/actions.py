@@ -86,12 +86,13 @@ def _tell(batch: _Batch, appeal: Appeal, kind: str, key: str, *, note: str = "",
     users.discard(skip)
     place = batch.place(appeal)
     resident = kind in messages.REPORTER_KINDS
-    text = messages.notice_text(kind, appeal, note=note, place=place)
+    params = messages.notice_params(kind, appeal, note=note, place=place)
+    text = messages.render_notice(kind, params)
     url = messages.appeal_url(appeal.pk, resident=resident)
     now = timezone.now()
     Notice.objects.bulk_create(
-        [Notice(user_id=u, kind=kind, title=text.title[:200], body=text.body, url=url, appeal=appeal, key=key,
-                created_at=now) for u in sorted(users)],
+        [Notice(user_id=u, kind=kind, title=text.title[:200], body=text.body, params=params, url=url, appeal=appeal,
+                key=key, created_at=now) for u in sorted(users)],
         ignore_conflicts=True,
     )
     outbox = []

@@ -11,7 +11,11 @@ class NotifyConfig(AppConfig):
 
     def ready(self):
         from gongzhi.appeals import events
-        from gongzhi.core import scheduler
+        from gongzhi.core import audit, scheduler
+
+        audit.describe("webhook.create", _("Group robot created"))
+        audit.describe("webhook.update", _("Group robot changed"))
+        audit.describe("webhook.test", _("Group robot tested"))
 
         from . import tasks
 

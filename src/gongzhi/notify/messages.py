@@ -1,5 +1,7 @@
-"""What notices, robot messages and e-mails say, per occasion; rendered in the site's language
-(zh-hans) when they are made, since they are stored and sent, not shown once."""
+"""What notices, robot messages and e-mails say, per occasion. Robot messages and e-mails are rendered in
+the site's language (zh-hans) when they are made, since they are sent once; an in-app notice keeps its
+occasion and the facts it names (``notice_params``) and is said again in each reader's language when shown
+(``notice_shown``), its stored title and body being the site's words for old rows and searches."""
 
 from __future__ import annotations
 
@@ -30,16 +32,21 @@ def appeal_url(appeal_id: int, *, resident: bool = False) -> str:
     return reverse("appeals:m_detail" if resident else "appeals:detail", args=[appeal_id])
 
 
+def _deadline(due: str, unconfirmed: bool) -> str:
+    return f"{due} {_('(holidays not confirmed yet)')}" if unconfirmed else due
+
+
 def deadline(appeal: Appeal) -> str:
-    text = timezone.localtime(appeal.resolve_due).strftime("%Y-%m-%d %H:%M")
-    if appeal.deadline_unconfirmed:
-        text += " " + _("(holidays not confirmed yet)")
-    return text
+    return _deadline(timezone.localtime(appeal.resolve_due).strftime("%Y-%m-%d %H:%M"), appeal.deadline_unconfirmed)
+
+
+def _handler(handler: str, owner: str) -> str:
+    return handler or _("%(owner)s (not dispatched yet)") % {"owner": owner}
 
 
 def handler_label(appeal: Appeal) -> str:
     handler = appeal.handler_unit or appeal.handler_node
-    return str(handler) if handler else _("%(owner)s (not dispatched yet)") % {"owner": appeal.owner_node}
+    return _handler(str(handler) if handler else "", str(appeal.owner_node))
 
 
 @dataclass
@@ -48,13 +55,27 @@ class Text:
     body: str
 
 
-def notice_text(kind: str, appeal: Appeal, *, note: str = "", place: str = "") -> Text:
-    """The in-app notice (and e-mail) for ``kind``. The reporter's notices also go to followers, other residents:
-    phone and ID numbers in the title and the result are masked there (``core.pii.mask_free_text``)."""
-    ctx = {"number": appeal.number, "title": appeal.title, "place": place, "category": appeal.category.name,
-           "due": deadline(appeal), "handler": handler_label(appeal), "note": note, "result": appeal.result}
+def notice_params(kind: str, appeal: Appeal, *, note: str = "", place: str = "") -> dict:
+    """The facts a notice names, kept with it (JSON) so that it can be said in any language."""
+    handler = appeal.handler_unit or appeal.handler_node
+    params = {
+        "number": appeal.number, "title": appeal.title, "place": place, "category": appeal.category.name,
+        "due": timezone.localtime(appeal.resolve_due).strftime("%Y-%m-%d %H:%M"),
+        "unconfirmed": bool(appeal.deadline_unconfirmed), "handler": str(handler) if handler else "",
+        "owner": str(appeal.owner_node), "note": note, "result": appeal.result,
+    }
     if kind in REPORTER_KINDS:
-        ctx["title"], ctx["result"] = public.title(appeal), mask_free_text(appeal.result)
+        # The reporter's notices also go to followers, other residents: phone and ID numbers in the title and
+        # the result are masked there (``core.pii.mask_free_text``).
+        params["title"], params["result"] = public.title(appeal), mask_free_text(appeal.result)
+    return params
+
+
+def render_notice(kind: str, params: dict) -> Text:
+    """The notice for ``kind`` in the current language."""
+    ctx = {key: params.get(key, "") for key in ("number", "title", "place", "category", "note", "result")}
+    ctx["due"] = _deadline(params.get("due", ""), params.get("unconfirmed", False))
+    ctx["handler"] = _handler(params.get("handler", ""), params.get("owner", ""))
     if kind == "resolve":
         return Text(_("The problem you reported has been resolved"),
                     _("%(title)s: %(result)s Please tell us how it was handled.") % ctx)
@@ -79,6 +100,19 @@ def notice_text(kind: str, appeal: Appeal, *, note: str = "", place: str = "") -
         "escalate": _("%(place)s · handled by %(handler)s · it was due %(due)s"),
     }
     return Text(titles[kind] % ctx, bodies[kind] % ctx)
+
+
+def notice_text(kind: str, appeal: Appeal, *, note: str = "", place: str = "") -> Text:
+    """The in-app notice (and e-mail) for ``kind``, in the current language."""
+    return render_notice(kind, notice_params(kind, appeal, note=note, place=place))
+
+
+def notice_shown(notice) -> Text:
+    """A stored notice as its reader reads it: said again in the current language from its facts; an old
+    notice without them (or of an occasion this code no longer knows) as it was stored."""
+    if notice.params and (notice.kind in STAFF_KINDS or notice.kind in REPORTER_KINDS):
+        return render_notice(notice.kind, notice.params)
+    return Text(notice.title, notice.body)
 
 
 def robot_message(kind: str, appeal: Appeal, *, note: str = "", place: str = "") -> Message:

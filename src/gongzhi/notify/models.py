@@ -16,12 +16,16 @@ from gongzhi.orgs.models import PATH_LENGTH, OrgNode, Unit
 
 class Notice(models.Model):
     """A message in one user's in-app inbox: new work, a deadline, an outcome. ``key`` makes each
-    notice once per user and occasion (an event, a deadline), so a task run twice adds nothing."""
+    notice once per user and occasion (an event, a deadline), so a task run twice adds nothing. It is
+    shown in the reader's language, from ``kind`` and ``params``."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(_("kind"), max_length=24)
     title = models.CharField(_("title"), max_length=200)
     body = models.TextField(_("message"), blank=True)
+    # The facts the notice names (number, title, place, deadline, note ...): with ``kind`` they say it again
+    # in each reader's language (``messages.notice_shown``); title and body are the site's words.
+    params = models.JSONField(_("details"), default=dict, blank=True)
     url = models.CharField(_("link"), max_length=300, blank=True)
     appeal = models.ForeignKey("appeals.Appeal", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=80, blank=True, editable=False)

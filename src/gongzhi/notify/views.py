@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from gongzhi.appeals.permissions import Perm
 
 from . import actions, selectors
+from . import messages as messages_text
 from .forms import WebhookForm
 from .models import Delivery
 
@@ -28,6 +29,8 @@ RECENT_DELIVERIES = 20
 def notice_list(request):
     qs = selectors.notices(request.user).order_by(F("read_at").asc(nulls_first=True), "-created_at", "-id")
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    for notice in page:
+        notice.shown = messages_text.notice_shown(notice)  # in the reader's language
     return render(request, "notify/notices.html", {
         "page": page, "unread": selectors.unread_count(request.user),
         "can_robots": request.user.can(Perm.APPEALS_ADMIN),

@@ -2,6 +2,7 @@ import datetime as dt
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OrgsConfig(AppConfig):
@@ -11,7 +12,10 @@ class OrgsConfig(AppConfig):
 
     def ready(self):
         from . import permissions  # noqa: F401  (declares this app's permissions and grants)
-        from gongzhi.core import parts, process_cache, scheduler
+        from gongzhi.core import audit, parts, process_cache, scheduler
+
+        for code, label in AUDIT_ACTIONS.items():
+            audit.describe(code, label, changes=AUDIT_CHANGES.get(code))
 
         from .models import OrgNode, Unit, UnitService
         from .signals import tree_moved
@@ -22,3 +26,45 @@ class OrgsConfig(AppConfig):
         scheduler.register("import_cleanup", "gongzhi.orgs.tasks.import_cleanup", every=dt.timedelta(hours=1),
                            needed="gongzhi.orgs.imports.cleanup_due")
         tree_moved.connect(process_cache.clear, dispatch_uid="process-cache-tree-moved", weak=False)
+
+
+# The audit actions this app records, in the words of the audit log.
+AUDIT_ACTIONS = {
+    "orgnode.create": _("Org node created"),
+    "orgnode.move": _("Org node moved"),
+    "grid.split": _("Grid split"),
+    "household.create": _("Household created"),
+    "household.update": _("Household changed"),
+    "household.move": _("Household moved to another grid"),
+    "resident.create": _("Resident created"),
+    "resident.update": _("Resident changed"),
+    "resident.move": _("Resident moved to another household"),
+    "pii.reveal.phone": _("Full phone number viewed"),
+    "pii.reveal.id_number": _("Full ID number viewed"),
+    "pii.reveal.export": _("Registry exported with full personal data"),
+    "registry.export": _("Registry exported"),
+    "registry.import": _("Registry imported"),
+    "party_org.create": _("Party organisation created"),
+}
+_IMPORTED = {"import_job": pgettext_lazy("audit change", "Import job")}
+# The words of change keys that are not fields of the recorded object.
+AUDIT_CHANGES = {
+    "grid.split": {"new_grid": pgettext_lazy("audit change", "New grid"),
+                   "households": pgettext_lazy("audit change", "Households moved")},
+    "pii.reveal.phone": {"field": pgettext_lazy("audit change", "Field")},
+    "pii.reveal.id_number": {"field": pgettext_lazy("audit change", "Field")},
+    "resident.create": _IMPORTED,
+    "resident.update": _IMPORTED,
+    "household.create": _IMPORTED,
+    "household.update": _IMPORTED,
+    "registry.import": {
+        "rows": pgettext_lazy("audit change", "Rows"),
+        "errors": pgettext_lazy("audit change", "Rows with errors"),
+        "created": pgettext_lazy("audit change", "Residents created"),
+        "updated": pgettext_lazy("audit change", "Residents changed"),
+        "unchanged": pgettext_lazy("audit change", "Residents unchanged"),
+        "households_created": pgettext_lazy("audit change", "Households created"),
+        "households_updated": pgettext_lazy("audit change", "Households changed"),
+        "entrances_created": pgettext_lazy("audit change", "Entrances created"),
+    },
+}

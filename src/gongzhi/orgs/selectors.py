@@ -149,6 +149,35 @@ def residents(user) -> QuerySet[Resident]:
     )
 
 
+def my_party_membership(user) -> PartyMember | None:
+    """The party membership of the user's own registry record (a resident account), with its organisation,
+    the organisation's secretary and places; None for anybody else."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (PartyMember.objects.filter(resident__user=user)
+            .select_related("resident", "assigned_node", "organization__node", "organization__parent",
+                            "organization__compound", "organization__building", "organization__secretary__resident")
+            .first())
+
+
+def rounds_home(user) -> bool:
+    """Whether the user's home page is the grid worker's phone page: a grid worker without a role whose work
+    is the whole area rather than one grid's rounds."""
+    from gongzhi.core.access import Role
+
+    area = (Role.COUNTY_ADMIN, Role.SUBDISTRICT_STAFF, Role.COMMUNITY_STAFF)
+    return user.has_role(Role.GRID_WORKER) and not user.has_role(*area)
+
+
+def is_party_member(user) -> bool:
+    """Whether the user's own registry record has a party membership (asked once per request)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if not hasattr(user, "_is_party_member"):
+        user._is_party_member = PartyMember.objects.filter(resident__user=user).exists()
+    return user._is_party_member
+
+
 def resident_get(user, pk) -> Resident:
     return get_scoped(
         Resident.objects.select_related("household", "grid").prefetch_related("care_tags"),

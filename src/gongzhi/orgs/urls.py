@@ -22,6 +22,7 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("m/", views.mobile, name="mobile"),
     path("mine/", views.mine, name="mine"),
+    path("mine/party/", views.mine_party, name="mine_party"),
     path("party/", views.party_list, name="party"),
     path("party/<int:pk>/", views.party_org_detail, name="party_org"),
     path("units/", views.unit_list, name="units"),

@@ -54,8 +54,6 @@ PAGE_SIZE = 25
 COUNT_CAP = 1000
 CARE_LIST_CAP = 200  # the mobile page: a grid's whole visiting list
 NODE_CARE_CAP = 50  # the node page: a preview; the resident list filters by care group
-# Roles whose work is the whole area rather than one grid's rounds.
-_AREA_ROLES = (Role.COUNTY_ADMIN, Role.SUBDISTRICT_STAFF, Role.COMMUNITY_STAFF)
 
 _FIGURES = [
     ("subdistricts", gettext_lazy("Subdistricts"), NodeKind.SUBDISTRICT),
@@ -122,7 +120,7 @@ def _relocations(**where) -> list[Relocation]:
 def home(request):
     """Grid workers to their mobile page, other staff to their top node, residents to their household."""
     user = request.user
-    if user.has_role(Role.GRID_WORKER) and not user.has_role(*_AREA_ROLES):
+    if selectors.rounds_home(user):
         return redirect("orgs:mobile")
     if user.can(Perm.PLACES_VIEW):
         roots = selectors.node_roots(user)
@@ -587,6 +585,21 @@ def mine(request):
         context["household"] = selectors.household_get(user, me.household_id)
         context["members"] = list(selectors.residents(user).filter(household_id=me.household_id).order_by("birth_date"))
     return render(request, "orgs/mine.html", context)
+
+
+@login_required
+def mine_party(request):
+    """我的党组织: a resident party member's own organisation, its secretary and place, and their join date
+    (until the participation pages come)."""
+    member = selectors.my_party_membership(request.user)
+    context = {"member": member}
+    if member is not None:
+        org = member.organization
+        context["org_place"] = " › ".join(
+            [n.name for n in selectors.node_ancestors(org.node)[1:]] + [org.node.name]
+            + [p.name for p in (org.compound, org.building) if p is not None]
+        )
+    return render(request, "orgs/mine_party.html", context)
 
 
 # --- party and units --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ on one appeal at once cannot both win (the loser is told who did it and when). I
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
@@ -55,6 +56,22 @@ ACTION_LABELS = {
     "supervise": gettext_lazy("supervised"), "rate": gettext_lazy("rated"), "callback": gettext_lazy("called back"),
     "escalate": gettext_lazy("escalated"), "extension_approve": gettext_lazy("given more time"),
 }
+
+
+TITLE_CHARS = 30
+_CLAUSE_END = re.compile(r"[，。！？；,.!?;\n]")
+
+
+def title_from(description: str, limit: int = TITLE_CHARS) -> str:
+    """A title made from the description when none was given: its first clause when that is short enough,
+    else its start cut with an ellipsis, so a reader sees it goes on."""
+    text = " ".join(description.split()).rstrip("，。！？；,.!?;")
+    if len(text) <= limit:
+        return text
+    clause = _CLAUSE_END.split(text, maxsplit=1)[0].strip()
+    if clause and len(clause) <= limit:
+        return clause
+    return text[:limit - 1].rstrip() + "…"
 
 
 class TransitionError(ValidationError):
@@ -195,7 +212,7 @@ def appeal_file(
     title, description = (title or "").strip(), (description or "").strip()
     if not description:
         raise ValidationError(_("Describe the problem."))
-    title = title or " ".join(description.split())[:30]  # a title is one line (core.text)
+    title = title or title_from(description)
     place, line = _place(node, household, reporter, category)
     own = by is not None and reporter is not None and reporter.user_id == getattr(by, "pk", None)
     if by is not None and client is None and not own and not policies.can_file_for_others(by, place.path):

@@ -531,9 +531,12 @@ def file_for(request):
     raw_reporter = form.data.get("reporter", "") if form.is_bound else ""
     if str(raw_reporter).isdigit():
         reporter = registry.residents(user).filter(pk=int(raw_reporter)).first()
-    q = (form.data.get("q", "") if form.is_bound else "").strip()[:60]
-    if request.method == "POST" and request.POST.get("action") == "lookup":
-        matches = _matches(user, q)  # the search without JavaScript: the page comes back with the matches
+    # 查找 is a form of its own (a GET, htmx asks for the matches alone): it never submits the appeal's form,
+    # so nothing is checked before anything is filled in.
+    lookup = request.method == "GET" and "q" in request.GET
+    q = request.GET.get("q", "").strip()[:60] if lookup else ""
+    if lookup:
+        matches = _matches(user, q)
     elif request.method == "POST":
         form_ok, fields_ok = form.is_valid(), fields_form.is_valid()
         if form_ok and raw_reporter and reporter is None:

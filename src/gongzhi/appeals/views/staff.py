@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.core.workdays import day_start
 from gongzhi.appeals.permissions import Perm
+from gongzhi.core.access import ROLE_PERMS
 from gongzhi.core import pages
 from gongzhi.core import process_cache
 from gongzhi.core.scoping import scope_q, under
@@ -135,17 +136,17 @@ def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
     except EmptyResultSet:
         return [], False, False, 0
     direction = "ASC" if before else "DESC"
-    node, unit = (connection.ops.quote_name(m._meta.db_table) for m in (OrgNode, Unit))
+    unit = connection.ops.quote_name(Unit._meta.db_table)
+    place_sql, place_params = _node_line_sql("page.node_id")
+    who_sql, who_params = _node_line_sql("COALESCE(page.handler_node_id, page.owner_node_id)")
     sql = (
-        f"WITH found AS ({found_sql}), page AS ({page_sql}) SELECT page.*, "
-        f"(SELECT n.name FROM {node} n WHERE n.id = page.node_id), "
-        f"(SELECT n.name FROM {node} n WHERE n.id = COALESCE(page.handler_node_id, page.owner_node_id)), "
+        f"WITH found AS ({found_sql}), page AS ({page_sql}) SELECT page.*, {place_sql}, {who_sql}, "
         f"(SELECT u.name FROM {unit} u WHERE u.id = page.handler_unit_id), "
         f"(SELECT COUNT(*) FROM found) "
         f"FROM page ORDER BY page.submitted_at {direction}, page.id {direction}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*found_params, *page_params))
+        cursor.execute(sql, (*found_params, *page_params, *place_params, *who_params))
         values = cursor.fetchall()
     if before:
         has_prev, values = len(values) > size, values[:size][::-1]
@@ -160,6 +161,64 @@ def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
     else:
         total = 0
     return values, has_prev, has_next, total
+
+
+_SEP = "\x1f"  # between the names of a node's line in one column (no name holds a control character)
+
+
+def _node_line_sql(node_id: str) -> tuple[str, list]:
+    """A scalar subquery naming the node ``node_id`` with its line, "kind␟community␟grid␟name" (``place_label``
+    reads it): the parent and grandparent are looked up by path, only for grids and micro-grids."""
+    node = connection.ops.quote_name(OrgNode._meta.db_table)
+    step = OrgNode.steplen
+    grid, micro = NodeKind.GRID.value, NodeKind.MICRO_GRID.value
+
+    def up(levels):  # the path ``levels`` steps up; never a negative length, which PostgreSQL refuses
+        cut = step * levels
+        return f"SUBSTR(n.path, 1, CASE WHEN LENGTH(n.path) > {cut} THEN LENGTH(n.path) - {cut} ELSE 0 END)"
+
+    sql = (
+        f"(SELECT n.kind || %s || COALESCE(CASE WHEN n.kind = '{micro}' THEN g.name ELSE p.name END, '') || %s "
+        f"|| COALESCE(CASE WHEN n.kind = '{micro}' THEN p.name END, '') || %s || n.name FROM {node} n "
+        f"LEFT JOIN {node} p ON n.kind IN ('{grid}', '{micro}') AND p.path = {up(1)} "
+        f"LEFT JOIN {node} g ON n.kind = '{micro}' AND g.path = {up(2)} "
+        f"WHERE n.id = {node_id})"
+    )
+    return sql, [_SEP, _SEP, _SEP]
+
+
+def place_label(kind: str, name: str, community: str = "", grid: str = "", *, communities: bool = False) -> str:
+    """A node as a reader tells it from its namesakes: a micro-grid with its grid ("第一网格 · 第一微网格"),
+    and a grid or micro-grid with its community too when the reader's area spans several communities."""
+    if kind not in (NodeKind.GRID, NodeKind.MICRO_GRID):
+        return name
+    parts = ([community] if communities and community else []) + ([grid] if grid else []) + [name]
+    return " · ".join(parts)
+
+
+def _line_label(value, communities: bool) -> str:
+    """``place_label`` of a column made by ``_node_line_sql``."""
+    if not value:
+        return ""
+    kind, community, grid, name = (str(value).split(_SEP, 3) + ["", "", ""])[:4]
+    return place_label(kind, name, community, grid, communities=communities)
+
+
+def spans_communities(user) -> bool:
+    """Whether the appeals the user sees may lie in more than one community: an area above a community,
+    areas in two communities, or a unit's appeals (dispatched from anywhere)."""
+    seen = set()
+    for a in user.active_assignments:
+        if a.unit_id:
+            return True
+        if Perm.APPEALS_VIEW not in ROLE_PERMS.get(a.role, ()):
+            continue
+        kind = a.node.kind
+        if kind in (NodeKind.COUNTY, NodeKind.SUBDISTRICT):
+            return True
+        up = {NodeKind.GRID: 1, NodeKind.MICRO_GRID: 2}.get(kind, 0) * OrgNode.steplen
+        seen.add(a.org_path[:len(a.org_path) - up])
+    return len(seen) > 1
 
 
 def _walk(parts, *, after, before, size):
@@ -199,15 +258,33 @@ def _text_q(text: str) -> Q:
 _ACTIVE = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED)
 
 
-def _label_rows(rows: list[Appeal]) -> None:
+def node_labeller(nodes, communities: bool):
+    """``place_label`` for each of ``nodes`` (and only those): the grids and communities above them named
+    from one query. Returns a function of a node."""
+    step = OrgNode.steplen
+    above = {n.path[:len(n.path) - step * k] for n in nodes if n.kind in (NodeKind.GRID, NodeKind.MICRO_GRID)
+             for k in (1, 2) if len(n.path) > step * k}
+    names = dict(OrgNode.objects.filter(path__in=above).values_list("path", "name")) if above else {}
+
+    def label(n: OrgNode) -> str:
+        parent, grand = names.get(n.path[:-step], ""), names.get(n.path[:-2 * step], "")
+        if n.kind == NodeKind.MICRO_GRID:
+            return place_label(n.kind, n.name, grand, parent, communities=communities)
+        return place_label(n.kind, n.name, parent, communities=communities)
+
+    return label
+
+
+def _label_rows(rows: list[Appeal], communities: bool) -> None:
     """What a row of ``appeals/_table.html`` shows, for rows fetched with their category, nodes and handler
     (the queue pages); the list reads fewer columns and names its rows in its query (``_keyset_page``)."""
     _row_labels(rows)
+    label = node_labeller([n for a in rows for n in (a.node, a.handler_node, a.owner_node) if n is not None],
+                          communities)
     for a in rows:
-        handler = a.handler_unit or a.handler_node
-        a.handler_label = str(handler) if handler else ""
-        a.category_name, a.place = a.category.name, a.node.name
-        a.owner_name = "" if a.handler_label else a.owner_node.name
+        a.handler_label = str(a.handler_unit) if a.handler_unit else label(a.handler_node) if a.handler_node else ""
+        a.category_name, a.place = a.category.name, label(a.node)
+        a.owner_name = "" if a.handler_label else label(a.owner_node)
 
 
 def _row_labels(rows) -> None:
@@ -228,6 +305,13 @@ def _row_labels(rows) -> None:
         a.due_local = a.resolve_due.astimezone(tz).strftime("%m-%d %H:%M")
 
 
+def _parts_html(label: str) -> str:
+    """A ``place_label`` that breaks between its names, never inside one (a line never starts with "·")."""
+    parts = label.split(" · ")
+    return " ".join(f'<span class="nowrap">{escape(part)}{" ·" if i < len(parts) - 1 else ""}</span>'
+                    for i, part in enumerate(parts))
+
+
 def _rows_html(rows) -> str:
     """The rows of ``appeals/_table.html`` (labelled by ``_label_rows`` or ``_list_rows``), as one string
     built here with every value escaped: 25 rows of template variables cost more than the page's query."""
@@ -242,8 +326,8 @@ def _rows_html(rows) -> str:
         url, state = escape(a.url), escape(a.due_state)
         returned = (f' <span class="tag">{escape(_("returned %(n)s×") % {"n": a.return_count})}</span>'
                     if a.return_count else "")
-        who = (escape(a.handler_label) if a.handler_label
-               else f'<span class="muted">{escape(a.owner_name)}</span>')
+        who = (_parts_html(a.handler_label) if a.handler_label
+               else f'<span class="muted">{_parts_html(a.owner_name)}</span>')
         late = (f' <span class="due due-{state}" data-due="{state}">{escape(a.due_label)}</span>'
                 if a.due_label else "")
         if a.response_late:
@@ -254,10 +338,10 @@ def _rows_html(rows) -> str:
         out.append(
             f'<tr data-appeal="{a.pk}" class="due-row-{state}">\n'
             f'    <td data-label="{number}" class="mono nowrap"><a href="{url}">{escape(a.number)}</a></td>\n'
-            f'    <td data-label="{title}" class="title-cell"><a href="{url}">{escape(a.title)}</a> '
+            f'    <td data-label="{title}" class="title-cell"><a href="{url}" title="{escape(a.title)}">{escape(a.title)}</a> '
             f'<span class="muted small">{escape(a.channel_label)}</span>{returned}</td>\n'
             f'    <td data-label="{category}" class="nowrap">{escape(a.category_name)}</td>\n'
-            f'    <td data-label="{place}" class="nowrap">{escape(a.place)}</td>\n'
+            f'    <td data-label="{place}" class="place-cell">{_parts_html(a.place)}</td>\n'
             f'    <td data-label="{status}" class="nowrap"><span class="status status-{escape(a.status)}">'
             f'{escape(a.status_label)}</span></td>\n'
             f'    <td data-label="{handler}" class="handler-cell">{who}</td>\n'
@@ -288,7 +372,7 @@ def _aware(value):
     return value
 
 
-def _list_rows(values, categories: dict[int, str]) -> list[SimpleNamespace]:
+def _list_rows(values, categories: dict[int, str], communities: bool = False) -> list[SimpleNamespace]:
     """The page's rows from ``_keyset_page`` (``LIST_FIELDS``, then the names of the place, of the handling or
     first-receiving node and of the handling unit), with everything a row shows: link, labels, local times,
     names (``category_name``, ``place``, ``handler_label``: the handling unit or node, else empty, and
@@ -299,9 +383,10 @@ def _list_rows(values, categories: dict[int, str]) -> list[SimpleNamespace]:
         row = SimpleNamespace(pk=v[0], **dict(zip(LIST_FIELDS, v)))
         row.submitted_at, row.resolve_due = _aware(row.submitted_at), _aware(row.resolve_due)
         row.response_due = _aware(row.response_due)
-        place, node_name, unit_name = v[n:n + 3]
+        place, node_line, unit_name = v[n:n + 3]
+        node_name = _line_label(node_line, communities)
         row.category_name = categories.get(row.category_id, "")
-        row.place = place or ""
+        row.place = _line_label(place, communities)
         if row.handler_unit_id:
             row.handler_label = unit_name or ""
         elif row.handler_node_id:
@@ -386,7 +471,7 @@ def appeal_list(request):
     )
     if not has_prev:
         page_no = 1
-    rows = _list_rows(values, {c.pk: c.name for c in categories})
+    rows = _list_rows(values, {c.pk: c.name for c in categories}, spans_communities(user))
     context = {
         "form": form, "node": node, "rows": rows, "rows_html": _rows_html(rows), "page_no": page_no,
         "has_prev": has_prev, "has_next": has_next,
@@ -469,7 +554,9 @@ def queue(request, kind=None):
     if not mine:
         raise PermissionDenied
     if kind is None:
-        return redirect("appeals:queue", kind=mine[0][0])
+        # The first queue with work in it, else the first the user has.
+        first = next((k for k, _label, _may, fetch in mine if fetch(user).order_by().exists()), mine[0][0])
+        return redirect("appeals:queue", kind=first)
     if current not in mine:
         raise PermissionDenied
     tabs = queue_tabs(user, counts=True)
@@ -480,7 +567,7 @@ def queue(request, kind=None):
         qs = qs.order_by("resolve_due", "id")  # the most urgent first
     page = pages.offset_page(request, qs, QUEUE_PAGE_SIZE)
     if kind != "requests":
-        _label_rows(page["rows"])
+        _label_rows(page["rows"], spans_communities(user))
         page["rows_html"] = _rows_html(page["rows"])
     return render(request, "appeals/queue.html", {
         "kind": kind, "title": current[1], "tabs": tabs, "page": page, "cap": COUNT_CAP,
@@ -582,6 +669,29 @@ def _timeline(appeal: Appeal) -> list[AppealEvent]:
     return events
 
 
+def _who_labels(user, appeal: Appeal) -> dict:
+    """The first receiver and the handling node, told from their namesakes as the lists tell them."""
+    label = node_labeller([n for n in (appeal.owner_node, appeal.handler_node) if n is not None],
+                          spans_communities(user))
+    return {"owner_label": label(appeal.owner_node),
+            "handler_node_label": label(appeal.handler_node) if appeal.handler_node else ""}
+
+
+def _map_points(user, appeal: Appeal) -> list[dict]:
+    """The named points drawn around the appeal's own on its small map (no tiles reach us): the grids and
+    micro-grids of its community that the user sees and that have coordinates. [] without a point."""
+    if appeal.lat is None or appeal.lng is None:
+        return []
+    community = routing.community_of(appeal.node)
+    if community is None:
+        return []
+    rows = (org_selectors.nodes(user)
+            .filter(path__startswith=community.path, kind__in=(NodeKind.GRID, NodeKind.MICRO_GRID),
+                    lng__isnull=False, lat__isnull=False)
+            .order_by("path").values_list("name", "kind", "lng", "lat")[:200])
+    return [{"name": name, "kind": kind, "lng": lng, "lat": lat} for name, kind, lng, lat in rows]
+
+
 def detail_context(request, appeal: Appeal) -> dict:
     user = request.user
     requests = list(appeal.requests.select_related("requested_by", "decided_by").order_by("requested_at", "id"))
@@ -610,6 +720,8 @@ def detail_context(request, appeal: Appeal) -> dict:
         # Photos sent with the appeal; a handler's photos show with the step they belong to.
         "photos": [p for p in appeal.photos.select_related("event") if p.event is None or p.event.kind == "file"],
         "place": " › ".join([n.name for n in org_selectors.node_ancestors(appeal.node)[1:]] + [appeal.node.name]),
+        "map_points": _map_points(user, appeal),
+        **_who_labels(user, appeal),
         "requests": requests,
         "ledger": [e for e in events if e.data.get("ledger") and e.kind in ("return", "reopen")],
         "followers": list(appeal.followers.select_related("user", "resident", "from_appeal")),
