@@ -15,7 +15,7 @@ from ninja.openapi.docs import Swagger
 from ninja.responses import NinjaJSONEncoder
 
 from gongzhi.accounts.api import router as accounts_router
-from gongzhi.core.api import BearerToken, SessionCookie
+from gongzhi.core.api import BearerToken, SessionCookie, StrictJSON
 from gongzhi.orgs.api import router as orgs_router
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"
@@ -36,6 +36,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     auth=[BearerToken(), SessionCookie()],
+    parser=StrictJSON(),
     # Swagger UI from ninja's own static files; no validator badge, which would call out to swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
 )

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from gongzhi.core.api import strict_json
 from gongzhi.core.pii import mask_id_number, mask_phone
 from gongzhi.core.scoping import under
 from gongzhi.orgs.models import Building, Compound, NodeKind, OrgNode
@@ -414,8 +415,8 @@ class _Form:
         self.files = request.FILES
         if request.content_type == "application/json":
             try:
-                body = json.loads(request.body or b"{}")
-            except ValueError:
+                body = strict_json(request.body or b"{}")
+            except (ValueError, RecursionError):  # not JSON, NaN or Infinity, or nested past Python's limit
                 raise Open311Error(400, _("The body is not valid JSON.")) from None
             if not isinstance(body, dict):
                 raise Open311Error(400, _("The body must be a JSON object."))

@@ -11,6 +11,8 @@ character (PostgreSQL cannot store one), and pages are at most ``MAX_LIMIT`` ite
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import re
 from typing import Annotated, Any
 
@@ -18,6 +20,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
+from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 from pydantic import PlainValidator, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
@@ -43,6 +46,31 @@ class SessionCookie(SessionAuth):
         if not request.user.is_authenticated:
             return None
         return super()._get_key(request)
+
+
+class StrictJSON(Parser):
+    """Request bodies as JSON (RFC 8259) has them: Python's json module also takes NaN, Infinity and numbers
+    too large for a float (1e400 becomes infinity), which no JSON column stores. Those answer 400, like any
+    body that is not JSON."""
+
+    def parse_body(self, request):
+        return strict_json(request.body)
+
+
+def strict_json(text: str | bytes):
+    """``json.loads`` refusing NaN, Infinity and numbers that overflow a float (ValueError)."""
+    return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 # --- bounded input types ---------------------------------------------------------------------------------

@@ -199,8 +199,10 @@ class HouseholdDetailOut(HouseholdOut):
 class ResidentCreateIn(InSchema):
     household_id: Id
     name: Name
-    id_number: str = Field(description="18-digit resident ID number (GB 11643); gender and birth date come from it.")
-    phone: str = Field("", description="Mobile number or landline with area code; may be empty.")
+    id_number: str = Field(max_length=40, description=(
+        "18-digit resident ID number (GB 11643); gender and birth date come from it."
+    ))
+    phone: str = Field("", max_length=40, description="Mobile number or landline with area code; may be empty.")
     relation: RelationCode = "other"
     residency: ResidencyCode = "registered"
     ethnicity: str | None = Field(None, max_length=20, description="Omit for the default.")
@@ -210,7 +212,7 @@ class ResidentCreateIn(InSchema):
 class ResidentUpdateIn(InSchema):
     """Only the fields sent change; null or omitted leaves a field as it is."""
 
-    phone: str | None = Field(None, description="New phone; an empty string removes it.")
+    phone: str | None = Field(None, max_length=40, description="New phone; an empty string removes it.")
     residency: ResidencyCode | None = None
     relation: RelationCode | None = None
     ethnicity: str | None = Field(None, max_length=20)
