@@ -247,3 +247,12 @@ def test_every_number_and_text_the_api_reads_is_bounded_in_the_openapi():
         elif not ("maxLength" in node or "enum" in node or node.get("format") == "date"):
             unbounded.append(where)
     assert unbounded == []
+
+
+@pytest.mark.parametrize("depth", [17, 500, 900])
+def test_a_value_nested_too_deeply_is_422(tree, cats, admin, depth):
+    """Nested lists in a form answer: 422 for that field (from 500 levels on, walking it overflowed the stack)."""
+    body = '{"category": "garbage", "description": "门口垃圾", "node_id": %d, "attributes": {"a": %s}}' % (
+        tree.grid_a1.pk, "[" * depth + "]" * depth)
+    refused(admin.post(f"{API}/appeals", body, content_type="application/json"), "body", "payload", "attributes")
+    assert not Appeal.objects.exists()

@@ -109,3 +109,11 @@ def test_a_number_attribute_out_of_range_is_400(client, tree, key, value):
                                               "address_id": str(tree.grid_a1.pk), "attribute[bags]": value}, **EN)
     assert "袋数" in error_list(r, "json")[0][1]
     assert not Appeal.objects.exists()
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_json_body_nested_too_deeply_is_400(client, tree, key, fmt):
+    body = '{"service_code": "garbage", "attribute": {"a": %s}}' % ("[" * 500 + "]" * 500)
+    r = client.post(f"{BASE}/requests.{fmt}?api_key={key}", body, content_type="application/json", **EN)
+    assert "nested too deeply" in error_list(r, fmt)[0][1]
+    assert not Appeal.objects.exists()

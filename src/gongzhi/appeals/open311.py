@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from gongzhi.core.api import strict_json
+from gongzhi.core.api import refused_text, strict_json
 from gongzhi.core.pii import mask_id_number, mask_phone
 from gongzhi.core.scoping import under
 from gongzhi.orgs.models import Building, Compound, NodeKind, OrgNode
@@ -175,20 +175,14 @@ def _codes(raw: str) -> list[str]:
     return [c.strip() for c in (raw or "").split(",") if c.strip()][:MAX_RESULTS]
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
 def _refuse_nul(values) -> None:
-    """Text with a NUL character cannot be stored (PostgreSQL) nor matched: 400 instead of a failing query."""
-    if _has_nul(values):
+    """Text with a NUL character cannot be stored (PostgreSQL) nor matched: 400 instead of a failing query.
+    Neither can values nested without end (a JSON body): 400 too."""
+    problem = refused_text(values)
+    if problem == "nul":
         raise Open311Error(400, _("Parameters must not contain NUL characters."))
+    if problem == "depth":
+        raise Open311Error(400, _("Lists and objects are nested too deeply."))
 
 
 def _open311_view(methods):

@@ -105,8 +105,8 @@ def _day(value) -> dt.date:
 Day = Annotated[dt.date, PlainValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
 """A day written ``YYYY-MM-DD`` (nothing else: no time, no timestamp), from ``FIRST_DAY`` to ``LAST_DAY``."""
 
-# What Python's str.strip() removes, spelled out so the pattern means the same in every regex dialect
-# (JSON Schema's ECMA-262, pydantic's Rust, Python's re): their \s differ.
+# What Python's str.strip() removes, spelled out so that the pattern means the same in JSON Schema's regexes
+# (ECMA-262) and Python's: their \s differ.
 _NOT_SPACE = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
@@ -122,25 +122,39 @@ def Text(*, min_chars: int = 0, max_length: int, **field) -> Any:
     return Annotated[str, Field(max_length=max_length, json_schema_extra=extra or None, **field)]
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple, set)):
-        return any(_has_nul(v) for v in value)
-    return False
+MAX_DEPTH = 16  # lists and objects inside one another in a value: a form's answers need two
+
+
+def refused_text(value) -> str | None:
+    """What is wrong with a value taken from a request, walking into its lists and objects (without
+    recursion): "nul" for text holding a NUL character, "depth" for nesting deeper than ``MAX_DEPTH``."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "nul"
+        elif isinstance(item, (dict, list, tuple, set)):
+            if depth >= MAX_DEPTH:
+                return "depth"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 class InSchema(Schema):
     """The base of every input schema (query filters and bodies): text holding a NUL character, anywhere
-    in a value, is refused with 422 for that field, as Django's forms refuse it."""
+    in a value, is refused with 422 for that field, as Django's forms refuse it; so is a value of lists or
+    objects nested deeper than ``MAX_DEPTH``."""
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value):
-        if _has_nul(value):
+        problem = refused_text(value)
+        if problem == "nul":
             raise PydanticCustomError("null_character", _("Null characters are not allowed."))
+        if problem == "depth":
+            raise PydanticCustomError("too_deep", _("Lists and objects are nested too deeply."))
         return value
 
 
