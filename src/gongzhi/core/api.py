@@ -162,7 +162,7 @@ class InSchema(Schema):
 
 COUNT_CAP = 1000  # lists count at most this many items, as the pages do: an exact total would read them all
 MAX_LIMIT = 200
-MAX_OFFSET = 10_000  # deeper than this, narrow the filters: OFFSET reads every row it skips
+MAX_OFFSET = COUNT_CAP  # as far as the count goes; deeper, narrow the filters (OFFSET reads every row it skips)
 
 
 class Page(PaginationBase):
