@@ -6,8 +6,10 @@ import json
 import re
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django.test.utils import CaptureQueriesContext
 
 from gongzhi.accounts.actions import token_create
@@ -22,6 +24,13 @@ from .appeals_factories import make_categories
 API = "/api/v1"
 PAST_64_BITS = str(2**63)  # one more than the largest id a row can have
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after():
+    """The requests here ask for English; the language they leave active would follow into the next test."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

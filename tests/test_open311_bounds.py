@@ -5,7 +5,9 @@ address_id."""
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from gongzhi.accounts.roles import Role
 from gongzhi.appeals import clients, open311
@@ -15,6 +17,13 @@ from .appeals_factories import make_categories
 
 BASE = "/open311/v2"
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after():
+    """The requests here ask for English; the language they leave active would follow into the next test."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
