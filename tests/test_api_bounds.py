@@ -6,15 +6,17 @@ import json
 import re
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils import translation
 from django.test.utils import CaptureQueriesContext
 
 from gongzhi.accounts.actions import token_create
 from gongzhi.core.access import Role
 from gongzhi.api import OPENAPI_FILE
 from gongzhi.appeals import actions
-from gongzhi.appeals.models import Channel
+from gongzhi.appeals.models import Appeal, Channel
 from gongzhi.core import api as core_api
 
 from .appeals_factories import make_categories
@@ -22,6 +24,13 @@ from .appeals_factories import make_categories
 API = "/api/v1"
 PAST_64_BITS = str(2**63)  # one more than the largest id a row can have
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after():
+    """The requests here ask for English; the language they leave active would follow into the next test."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
@@ -183,3 +192,76 @@ def test_the_appeals_list_does_not_join_residents_to_count(tree, cats, admin):
         (count,) = _count_queries(admin, API + "/appeals", params)
         assert "JOIN" not in count.upper(), (params, count)
         assert re.search(rf"\bLIMIT {core_api.COUNT_CAP + 1}\b", count), count
+
+
+@pytest.mark.parametrize("raw", ["1" + "0" * 400, '"nan"', '"inf"', '"1e999"', '"1e400"'])
+def test_a_number_attribute_out_of_range_is_422(tree, cats, admin, raw):
+    """A category's number field takes finite numbers only: a 400-digit integer has no float, and NaN or infinity
+    cannot be stored in a JSON column."""
+    cats["garbage"].form_fields = [{"code": "bags", "datatype": "number", "description": "袋数"}]
+    cats["garbage"].save()
+    body = '{"category": "garbage", "description": "门口垃圾", "node_id": %d, "attributes": {"bags": %s}}' % (
+        tree.grid_a1.pk, raw)
+    r = admin.post(f"{API}/appeals", body, content_type="application/json")
+    assert r.status_code == 422, (r.status_code, r.content[:300])
+    assert "袋数" in r.json()["detail"][0]["msg"]
+    assert not Appeal.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
+def test_a_body_with_nan_or_infinity_is_not_json_400(tree, cats, admin, raw):
+    """Python's json module takes these; JSON does not, and no JSON column stores them."""
+    body = '{"category": "garbage", "description": "门口垃圾", "node_id": %d, "attributes": {"note": %s}}' % (
+        tree.grid_a1.pk, raw)
+    r = admin.post(f"{API}/appeals", body, content_type="application/json")
+    assert r.status_code == 400 and r.json() == {"detail": "Cannot parse request body"}
+    assert not Appeal.objects.exists()
+
+
+def _inputs(schema):
+    """(where, JSON schema) of every parameter and request body property the committed OpenAPI lists."""
+    components = schema["components"]["schemas"]
+
+    def walk(where, node):
+        if "$ref" in node:
+            yield from walk(where, components[node["$ref"].rsplit("/", 1)[1]])
+            return
+        for option in node.get("anyOf", []):
+            yield from walk(where, option)
+        for name, prop in node.get("properties", {}).items():
+            yield from walk(f"{where}.{name}", prop)
+        if "items" in node:
+            yield from walk(f"{where}[]", node["items"])
+        if node.get("type") in ("integer", "string", "number"):
+            yield where, node
+
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for param in operation.get("parameters", []):
+                yield from walk(f"{method.upper()} {path} {param['name']}", param["schema"])
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                yield from walk(f"{method.upper()} {path} body", body["schema"])
+
+
+def test_every_number_and_text_the_api_reads_is_bounded_in_the_openapi():
+    """A new input without bounds shows up here: integers between 0 or 1 and 2**63 - 1, numbers within limits,
+    text of a limited length (or one of listed values, or a day)."""
+    schema = json.loads(OPENAPI_FILE.read_text(encoding="utf-8"))
+    unbounded = []
+    for where, node in _inputs(schema):
+        if node["type"] in ("integer", "number"):
+            if not ("minimum" in node and node.get("maximum", 2**64) <= 2**63 - 1):
+                unbounded.append(where)
+        elif not ("maxLength" in node or "enum" in node or node.get("format") == "date"):
+            unbounded.append(where)
+    assert unbounded == []
+
+
+@pytest.mark.parametrize("depth", [17, 500, 900])
+def test_a_value_nested_too_deeply_is_422(tree, cats, admin, depth):
+    """Nested lists in a form answer: 422 for that field (from 500 levels on, walking it overflowed the stack)."""
+    body = '{"category": "garbage", "description": "门口垃圾", "node_id": %d, "attributes": {"a": %s}}' % (
+        tree.grid_a1.pk, "[" * depth + "]" * depth)
+    refused(admin.post(f"{API}/appeals", body, content_type="application/json"), "body", "payload", "attributes")
+    assert not Appeal.objects.exists()

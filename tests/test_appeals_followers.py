@@ -90,7 +90,7 @@ def test_a_follower_of_an_offered_duplicate_sees_the_public_part_only(tree, cats
     panel = duplicates(client, cats, tree)
     assert f'data-appeal="{hers.pk}"' in panel
     assert_no_secrets(panel)  # the title shown while filing is masked already
-    assert "139********" in panel
+    assert "我家漏水好几天了" in panel  # the title made from the description: its first clause
     response = client.post(reverse("appeals:m_follow", args=[hers.pk]), {"offer": offer_in(panel, hers.pk)})
     assert response.status_code == 302
     assert AppealFollower.objects.filter(appeal=hers, user=me).count() == 1
@@ -186,12 +186,13 @@ def test_followers_notices_mask_numbers(tree, cats, hers, client):
 
 
 def test_a_title_cut_inside_a_phone_number_is_masked_too(tree, cats):
-    """A title left empty is the description's first 30 characters: here it ends inside the phone number."""
+    """A title left empty is made from the description (its first clause, or its start cut with an ellipsis):
+    here the cut falls inside the phone number, which, cut short, no longer reads as one."""
     appeal = actions.appeal_file(by=tree.users[Role.COMMUNITY_STAFF], category=cats["garbage"], title="",
                                  channel=Channel.HOTLINE, node=tree.grid_a2,
-                                 description="二组路口垃圾桶满了好几天没人清运，电话139-1111-2222，请尽快")
-    assert appeal.title.endswith("139-1111-22")
-    assert public.title(appeal) == "二组路口垃圾桶满了好几天没人清运，电话139********"
+                                 description="二组路口垃圾桶满了好几天没人清运电话139-1111-2222请尽快处理")
+    assert appeal.title.endswith("139-1111-22…")
+    assert public.title(appeal) == "二组路口垃圾桶满了好几天没人清运电话139********…"
     typed = actions.appeal_file(by=tree.users[Role.COMMUNITY_STAFF], category=cats["garbage"], title="电话13911112222",
                                 channel=Channel.HOTLINE, node=tree.grid_a2, description="二组路口垃圾桶满了")
     assert public.title(typed) == "电话139********"

@@ -5,7 +5,9 @@ address_id."""
 import xml.etree.ElementTree as ET
 
 import pytest
+from django.conf import settings
 from django.test import Client
+from django.utils import translation
 
 from gongzhi.core.access import Role
 from gongzhi.appeals import open311
@@ -16,6 +18,13 @@ from .appeals_factories import make_categories
 
 BASE = "/open311/v2"
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
+
+
+@pytest.fixture(autouse=True)
+def _default_language_after():
+    """The requests here ask for English; the language they leave active would follow into the next test."""
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
@@ -87,4 +96,34 @@ def test_a_posted_nul_character_is_400(client, tree, key, fmt):
     r = client.post(f"{BASE}/requests.{fmt}", {**place, "description": "垃圾", "attribute": {"a": ["\x00"]}},
                     content_type="application/json", **EN)
     assert "NUL" in error_list(r, fmt)[0][1]
+    assert not Appeal.objects.exists()
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("body", [
+    '{"description": NaN}', '{"lat": Infinity}', '{"attribute": {"outage": 1e400}}', "[" * 100_000 + "]" * 100_000,
+])
+def test_a_json_body_that_is_not_json_is_400(client, tree, key, fmt, body):
+    r = client.post(f"{BASE}/requests.{fmt}?api_key={key}", body, content_type="application/json", **EN)
+    assert "not valid JSON" in error_list(r, fmt)[0][1]
+    assert not Appeal.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["1e999", "nan", "-inf", "1" + "0" * 400])
+def test_a_number_attribute_out_of_range_is_400(client, tree, key, value):
+    from gongzhi.appeals.models import Category
+
+    Category.objects.filter(code="garbage").update(
+        form_fields=[{"code": "bags", "datatype": "number", "description": "袋数"}])
+    r = client.post(f"{BASE}/requests.json", {"api_key": key, "service_code": "garbage", "description": "垃圾",
+                                              "address_id": str(tree.grid_a1.pk), "attribute[bags]": value}, **EN)
+    assert "袋数" in error_list(r, "json")[0][1]
+    assert not Appeal.objects.exists()
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_json_body_nested_too_deeply_is_400(client, tree, key, fmt):
+    body = '{"service_code": "garbage", "attribute": {"a": %s}}' % ("[" * 500 + "]" * 500)
+    r = client.post(f"{BASE}/requests.{fmt}?api_key={key}", body, content_type="application/json", **EN)
+    assert "nested too deeply" in error_list(r, fmt)[0][1]
     assert not Appeal.objects.exists()

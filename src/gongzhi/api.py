@@ -16,7 +16,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from gongzhi.accounts.api import router as accounts_router
 from gongzhi.accounts.auth import BearerToken
-from gongzhi.core.api import SessionCookie, TokenRefused
+from gongzhi.core.api import SessionCookie, StrictJSON, TokenRefused
 from gongzhi.orgs.api import router as orgs_router
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"
@@ -29,7 +29,8 @@ api = NinjaAPI(
         "Authenticate with a login session (browser, CSRF token on writes) or with "
         "`Authorization: Bearer <token>` from `POST /api/v1/auth/token`. "
         "Lists answer `{\"items\": [...], \"count\": N, \"count_capped\": false}` and take `limit` (default 25, "
-        "at most 100) and `offset` (at most 10,000); `count` stops at 1,000, and `count_capped` is then true. "
+        "at most 200) and `offset` (at most 1,000); `count` stops at 1,000, and `count_capped` is then true: "
+        "narrow the filters to see further. "
         "Ids are 1 to 2^63-1 and days `YYYY-MM-DD` from 1900-01-01 to 2999-12-31; a value out of bounds, or text "
         "holding a NUL character, answers 422 naming the field; a body that is not JSON answers 400. "
         "An object outside your area answers 404 exactly like a missing one. "
@@ -40,6 +41,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     auth=[BearerToken(), SessionCookie()],
+    parser=StrictJSON(),
     # Swagger UI from ninja's own static files; no validator badge, which would call out to swagger.io.
     docs=Swagger(settings={"validatorUrl": None}),
 )

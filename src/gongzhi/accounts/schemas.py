@@ -16,7 +16,7 @@ class TokenObtainIn(InSchema):
     password: str = Field(max_length=1024, description="Password; wrong ones count towards the login throttle.")
     name: Line = Field("", max_length=100, description="A label for the token, e.g. the script or device using it.")
     expires_in_days: int | None = Field(
-        None,
+        None, ge=0, le=3650,
         description="How many days the token works: one of the lifetimes the server offers (by default 7, 30, 90, "
         "180 or 365); left out: the server's default (90 days). 0: never expires, only where the server allows it.",
     )

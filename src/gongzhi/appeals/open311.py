@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from gongzhi.core.api import refused_text, strict_json
 from gongzhi.core.pii import mask_free_text
 from gongzhi.core.scoping import under
 from gongzhi.core.text import TextError, clean_block, clean_line
@@ -183,9 +184,13 @@ def _has_nul(value) -> bool:
 
 
 def _refuse_nul(values) -> None:
-    """Text with a NUL character cannot be stored (PostgreSQL) nor matched: 400 instead of a failing query."""
-    if _has_nul(values):
+    """Text with a NUL character cannot be stored (PostgreSQL) nor matched: 400 instead of a failing query.
+    Neither can values nested without end (a JSON body): 400 too."""
+    problem = refused_text(values)
+    if problem == "nul":
         raise Open311Error(400, _("Parameters must not contain NUL characters."))
+    if problem == "depth":
+        raise Open311Error(400, _("Lists and objects are nested too deeply."))
 
 
 def _refuse_nul_arguments(request) -> None:
@@ -411,8 +416,8 @@ class _Form:
         self.files = request.FILES
         if request.content_type == "application/json":
             try:
-                body = json.loads(request.body or b"{}")
-            except ValueError:
+                body = strict_json(request.body or b"{}")
+            except (ValueError, RecursionError):  # not JSON, NaN or Infinity, or nested past Python's limit
                 raise Open311Error(400, _("The body is not valid JSON.")) from None
             if not isinstance(body, dict):
                 raise Open311Error(400, _("The body must be a JSON object."))

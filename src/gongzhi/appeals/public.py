@@ -15,9 +15,13 @@ text = mask_free_text
 
 
 def title(appeal: Appeal) -> str:
-    """The title, masked. A title left empty when filing is the description's first 30 characters, which may end
-    inside a phone or ID number that, cut short, no longer reads as one (电话139-1111-22): such a title is cut
-    from the masked description instead."""
+    """The title, masked. A title left empty when filing is made from the description (``title_from``; before,
+    its first 30 characters), and may end inside a phone or ID number that, cut short, no longer reads as one
+    (电话139-1111-22…): such a title is made again from the masked description."""
+    from .actions.loop import title_from
+
+    if appeal.title and appeal.title == title_from(appeal.description):
+        return title_from(mask_free_text(appeal.description))
     if appeal.title and appeal.description.startswith(appeal.title):
         return mask_free_text(appeal.description)[:len(appeal.title)]
     return mask_free_text(appeal.title)

@@ -208,7 +208,9 @@ class AppealFileIn(InSchema):
     household_id: Id | None = Field(None, description="Where the problem is: a household id.")
     reporter_id: Id | None = Field(None, description="The resident it is for (staff); residents file for themselves.")
     reporter_name: Line = Field("", max_length=50, description="For someone not in the registry.")
-    reporter_phone: Line = Field("", description="For someone not in the registry; stored encrypted, shown masked.")
+    reporter_phone: Line = Field("", max_length=40, description=(
+        "For someone not in the registry; stored encrypted, shown masked."
+    ))
     address: Line = Field("", max_length=200)
     lng: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)

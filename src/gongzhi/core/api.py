@@ -11,6 +11,8 @@ character (PostgreSQL cannot store one), and pages are at most ``MAX_LIMIT`` ite
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 import re
 from typing import Annotated, Any
 
@@ -19,6 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from ninja.errors import AuthenticationError
 from ninja.pagination import PaginationBase
+from ninja.parser import Parser
 from ninja.security import SessionAuth
 from pydantic import PlainValidator, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
@@ -44,6 +47,31 @@ class SessionCookie(SessionAuth):
         if not request.user.is_authenticated:
             return None
         return super()._get_key(request)
+
+
+class StrictJSON(Parser):
+    """Request bodies as JSON (RFC 8259) has them: Python's json module also takes NaN, Infinity and numbers
+    too large for a float (1e400 becomes infinity), which no JSON column stores. Those answer 400, like any
+    body that is not JSON."""
+
+    def parse_body(self, request):
+        return strict_json(request.body)
+
+
+def strict_json(text: str | bytes):
+    """``json.loads`` refusing NaN, Infinity and numbers that overflow a float (ValueError)."""
+    return json.loads(text, parse_constant=_not_json, parse_float=_finite)
+
+
+def _not_json(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range")
+    return value
 
 
 # --- bounded input types ---------------------------------------------------------------------------------
@@ -78,8 +106,8 @@ def _day(value) -> dt.date:
 Day = Annotated[dt.date, PlainValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
 """A day written ``YYYY-MM-DD`` (nothing else: no time, no timestamp), from ``FIRST_DAY`` to ``LAST_DAY``."""
 
-# What Python's str.strip() removes, spelled out so the pattern means the same in every regex dialect
-# (JSON Schema's ECMA-262, pydantic's Rust, Python's re): their \s differ.
+# What Python's str.strip() removes, spelled out so that the pattern means the same in JSON Schema's regexes
+# (ECMA-262) and Python's: their \s differ.
 _NOT_SPACE = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 
@@ -96,25 +124,39 @@ def Text(*, min_chars: int = 0, max_length: int, multiline: bool = False, **fiel
     return Annotated[Block if multiline else Line, Field(max_length=max_length, json_schema_extra=extra or None, **field)]
 
 
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple, set)):
-        return any(_has_nul(v) for v in value)
-    return False
+MAX_DEPTH = 16  # lists and objects inside one another in a value: a form's answers need two
+
+
+def refused_text(value) -> str | None:
+    """What is wrong with a value taken from a request, walking into its lists and objects (without
+    recursion): "nul" for text holding a NUL character, "depth" for nesting deeper than ``MAX_DEPTH``."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "nul"
+        elif isinstance(item, (dict, list, tuple, set)):
+            if depth >= MAX_DEPTH:
+                return "depth"
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 class InSchema(Schema):
     """The base of every input schema (query filters and bodies): text holding a NUL character, anywhere
-    in a value, is refused with 422 for that field, as Django's forms refuse it."""
+    in a value, is refused with 422 for that field, as Django's forms refuse it; so is a value of lists or
+    objects nested deeper than ``MAX_DEPTH``."""
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value):
-        if _has_nul(value):
+        problem = refused_text(value)
+        if problem == "nul":
             raise PydanticCustomError("null_character", _("Null characters are not allowed."))
+        if problem == "depth":
+            raise PydanticCustomError("too_deep", _("Lists and objects are nested too deeply."))
         return value
 
 
@@ -122,7 +164,7 @@ class InSchema(Schema):
 
 COUNT_CAP = 1000  # lists count at most this many items, as the pages do: an exact total would read them all
 MAX_LIMIT = 200
-MAX_OFFSET = 10_000  # deeper than this, narrow the filters: OFFSET reads every row it skips
+MAX_OFFSET = COUNT_CAP  # as far as the count goes; deeper, narrow the filters (OFFSET reads every row it skips)
 
 
 class Page(PaginationBase):

@@ -208,8 +208,10 @@ class HouseholdDetailOut(HouseholdOut):
 class ResidentCreateIn(InSchema):
     household_id: Id
     name: Name
-    id_number: Line = Field(description="18-digit resident ID number (GB 11643); gender and birth date come from it.")
-    phone: Line = Field("", description="Mobile number or landline with area code; may be empty.")
+    id_number: Line = Field(max_length=40, description=(
+        "18-digit resident ID number (GB 11643); gender and birth date come from it."
+    ))
+    phone: Line = Field("", max_length=40, description="Mobile number or landline with area code; may be empty.")
     relation: RelationCode = "other"
     residency: ResidencyCode = "registered"
     ethnicity: Line | None = Field(None, max_length=20, description="Omit for the default.")
@@ -219,7 +221,7 @@ class ResidentCreateIn(InSchema):
 class ResidentUpdateIn(InSchema):
     """Only the fields sent change; null or omitted leaves a field as it is."""
 
-    phone: Line | None = Field(None, description="New phone; an empty string removes it.")
+    phone: Line | None = Field(None, max_length=40, description="New phone; an empty string removes it.")
     residency: ResidencyCode | None = None
     relation: RelationCode | None = None
     ethnicity: Line | None = Field(None, max_length=20)

@@ -8,6 +8,7 @@ on one appeal at once cannot both win (the loser is told who did it and when). I
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -279,7 +280,9 @@ def clean_attributes(category: Category, values: dict) -> dict:
         if kind == "number":
             try:
                 value = float(value)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):  # OverflowError: an integer too large for a float
+                value = math.nan
+            if not math.isfinite(value):  # nor NaN or infinity, which a JSON column cannot hold
                 errors.append(_("“%(name)s” must be a number.") % {"name": field.get("description") or code})
                 continue
         elif kind == "singlevaluelist" and str(value) not in keys:
