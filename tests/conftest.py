@@ -30,8 +30,12 @@ def _fast_password_hashing(settings):
 def _fresh_process_cache():
     """Filter choices are kept per process for a while (``core.process_cache``); each test starts without them,
     as the rows they were read from are rolled back after each test."""
+    from django.core.cache import cache
+
     from gongzhi.core import process_cache
 
     process_cache.clear()
+    cache.clear()  # sessions and cached users of rolled-back rows
     yield
     process_cache.clear()
+    cache.clear()

@@ -1,8 +1,11 @@
-"""API authentication: bearer tokens (obtain, use, list, revoke), lockout, sessions with CSRF, anonymous 401."""
+"""API authentication: bearer tokens (obtain, use, list, revoke, expiry), lockout, sessions with CSRF, anonymous 401."""
+
+import datetime as dt
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from gongzhi.accounts.models import ApiToken
 from gongzhi.core.access import Role
@@ -54,11 +57,11 @@ def test_lockout_after_max_failures(tree, client):
         assert obtain(client, "wangge", "wrong").status_code == 401
     r = obtain(client, "wangge", "wrong")
     assert r.status_code == 429
-    # Even the right password is refused while locked, and the answer says until when.
+    # Even the right password is refused while locked (from this address), and the answer says until when.
     r = obtain(client, "wangge")
     assert r.status_code == 429
     body = r.json()
-    assert body["locked_until"] and body["detail"]
+    assert body["locked_until"] and "锁定" in body["detail"]
     assert int(r["Retry-After"]) > 0
     assert not ApiToken.objects.exists()
 
@@ -80,8 +83,9 @@ def test_list_tokens_never_shows_secret(tree, client):
     assert body["count"] == 2
     assert {t["name"] for t in body["items"]} == {"one", "two"}
     item = body["items"][0]
-    assert set(item) == {"id", "name", "prefix", "created_at", "last_used_at", "is_active"}
-    assert all(t["is_active"] for t in body["items"])
+    assert set(item) == {"id", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at", "status",
+                         "is_active"}
+    assert all(t["is_active"] and t["status"] == "active" for t in body["items"])
     text = r.content.decode()
     for raw in (raw1, raw2):
         assert raw not in text and raw[3:] not in text
@@ -96,8 +100,11 @@ def test_revoke_then_401(tree, client):
     assert r.status_code == 204
     assert AuditEvent.objects.filter(action="token.revoke", object_id=str(token.pk)).exists()
     assert client.get("/api/v1/nodes", headers=bearer(raw)).status_code == 401
+    r = client.get("/api/v1/nodes", headers=bearer(raw))
+    assert "撤销" in r.json()["detail"]  # says why, not just "log in"
     listed = client.get("/api/v1/auth/tokens", headers=bearer(other["token"])).json()["items"]
     assert {t["name"]: t["is_active"] for t in listed} == {"old": False, "keeper": True}
+    assert {t["name"]: t["status"] for t in listed} == {"old": "revoked", "keeper": "active"}
 
 
 def test_revoking_another_users_token_is_404(tree, client):
@@ -156,3 +163,56 @@ def test_token_of_a_user_with_no_role_sees_nothing(db, client):
     raw = obtain(client, "norole").json()["token"]
     r = client.get("/api/v1/residents", headers=bearer(raw))
     assert r.status_code == 200 and r.json() == {"items": [], "count": 0, "count_capped": False}
+
+
+# --- expiry ----------------------------------------------------------------------------------------------
+
+
+def test_token_expires_after_the_default_days(tree, client, settings):
+    settings.API_TOKEN_DEFAULT_DAYS = 90
+    r = obtain(client, "wangge", name="phone")
+    assert r.status_code == 201
+    expires = dt.datetime.fromisoformat(r.json()["expires_at"])
+    assert abs(expires - (timezone.now() + dt.timedelta(days=90))) < dt.timedelta(minutes=1)
+    token = ApiToken.objects.get(pk=r.json()["id"])
+    assert abs(token.expires_at - expires) < dt.timedelta(milliseconds=1)  # JSON keeps milliseconds
+
+
+def test_token_expiry_chosen_from_the_allowed_choices(tree, client, settings):
+    settings.API_TOKEN_DAY_CHOICES = [7, 30, 90]
+    settings.API_TOKEN_ALLOW_UNLIMITED = False
+    r = obtain(client, "wangge", expires_in_days=7)
+    assert r.status_code == 201
+    expires = dt.datetime.fromisoformat(r.json()["expires_at"])
+    assert abs(expires - (timezone.now() + dt.timedelta(days=7))) < dt.timedelta(minutes=1)
+    for bad in (1000, 0, -1):
+        r = obtain(client, "wangge", expires_in_days=bad)
+        assert r.status_code == 422, bad
+        assert "7" in str(r.json()["detail"]) and "90" in str(r.json()["detail"])
+    assert ApiToken.objects.count() == 1
+
+
+def test_token_never_expires_only_when_allowed(tree, client, settings):
+    settings.API_TOKEN_ALLOW_UNLIMITED = False
+    assert obtain(client, "wangge", expires_in_days=0).status_code == 422
+    settings.API_TOKEN_ALLOW_UNLIMITED = True
+    r = obtain(client, "wangge", expires_in_days=0)
+    assert r.status_code == 201 and r.json()["expires_at"] is None
+    raw = r.json()["token"]
+    assert client.get("/api/v1/nodes", headers=bearer(raw)).status_code == 200
+
+
+def test_expired_token_is_401_with_a_clear_message(tree, client):
+    raw = obtain(client, "wangge").json()["token"]
+    token = ApiToken.objects.get()
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    r = Client().get("/api/v1/residents", headers=bearer(raw))
+    assert r.status_code == 401
+    assert "过期" in r.json()["detail"]
+    assert r["WWW-Authenticate"].startswith("Bearer")
+    r = Client().get("/api/v1/auth/tokens", headers=bearer(raw))
+    assert r.status_code == 401
+    # Listed as expired to its owner (through another token).
+    other = obtain(client, "wangge").json()["token"]
+    listed = client.get("/api/v1/auth/tokens", headers=bearer(other)).json()["items"]
+    assert sorted(t["status"] for t in listed) == ["active", "expired"]

@@ -269,21 +269,22 @@ def test_list_queries_do_not_grow_with_rows(as_role, tree, cats, django_assert_n
     file(tree, cats)
     client = as_role(Role.COUNTY_ADMIN)
     url = reverse("appeals:list")
-    # session, the user with their role assignments, categories, area options (with the nodes picked in the
-    # filters), the page (with the names of its places and handlers, and the capped count), units
-    with django_assert_num_queries(6):
+    # the user with their role assignments (the session comes from the shared cache), categories, area
+    # options (with the nodes picked in the filters), the page (with the names of its places and handlers,
+    # and the capped count), units
+    with django_assert_num_queries(5):
         assert len(client.get(url).context["rows"]) == 1
     _many(tree, cats, 30)
-    # the filters' choices are kept a while (core.process_cache): session, user, the page
-    with django_assert_num_queries(3):
+    # the filters' choices are kept a while (core.process_cache), the user too: the page alone
+    with django_assert_num_queries(1):
         assert len(client.get(url).context["rows"]) == 25
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1):
         assert len(client.get(url, {"status": "submitted", "category": cats["env"].pk}).context["rows"]) == 25
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(1):
         assert len(client.get(url, {"mine": "1", "node": tree.comm_a.pk}).context["rows"]) == 25
-    with django_assert_num_queries(4):  # a grid is not among the area choices: looked up in scope
+    with django_assert_num_queries(2):  # a grid is not among the area choices: looked up in scope
         assert len(client.get(url, {"handler": f"n{tree.grid_a1.pk}"}).context["rows"]) == 0
-    with django_assert_num_queries(3):  # the htmx partial: no option lists
+    with django_assert_num_queries(1):  # the htmx partial: no option lists
         response = client.get(url, {"q": "诉求1"}, HTTP_HX_REQUEST="true")
     assert "<html" not in text(response) and len(response.context["rows"]) == 11  # 诉求1, 诉求10..19
 

@@ -9,11 +9,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from gongzhi.core.access import Role
+from gongzhi.accounts.models import User
+from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent
 from gongzhi.orgs import imports
 from gongzhi.orgs.models import Household, Resident
 
-from .factories import PASSWORD
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +32,7 @@ def sheet(response) -> list[tuple]:
 
 
 def test_export_is_masked_by_default(client, tree):
-    client.login(username="shequ", password=PASSWORD)
+    client.force_login(User.objects.get(username="shequ"))
     response = export(client, tree.comm_a)
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     rows, body = sheet(response)
@@ -52,7 +53,7 @@ def test_export_is_masked_by_default(client, tree):
 
 
 def test_full_export_needs_a_reason_and_is_audited(client, tree):
-    client.login(username="wangge", password=PASSWORD)
+    client.force_login(User.objects.get(username="wangge"))
     refused = export(client, tree.grid_a1, reveal="on", reason="")
     assert refused.status_code == 400 and "Say why you need full ID numbers and phones." in refused.content.decode()
     assert not AuditEvent.objects.filter(action="pii.reveal.export").exists()
@@ -69,16 +70,16 @@ def test_full_export_needs_a_reason_and_is_audited(client, tree):
 
 
 def test_export_outside_scope_is_not_found(client, tree):
-    client.login(username="wangge", password=PASSWORD)
+    client.force_login(User.objects.get(username="wangge"))
     assert export(client, tree.comm_b).status_code == 404
     assert export(client, tree.comm_a).status_code == 404  # above the worker's grid
-    client.login(username="louzhang", password=PASSWORD)  # may view the registry, not export it
+    client.force_login(User.objects.get(username="louzhang"))  # may view the registry, not export it
     assert export(client, tree.micro_a1).status_code == 403
     assert not AuditEvent.objects.filter(action__in=["registry.export", "pii.reveal.export"]).exists()
 
 
 def test_full_export_reimports_without_change(client, tree):
-    client.login(username="admin", password=PASSWORD)
+    client.force_login(User.objects.get(username="admin"))
     rows, body = sheet(export(client, tree.county, reveal="on", reason="年度核对"))
     assert len(rows) == 4
     stamps = dict(Resident.objects.values_list("id", "updated_at"))
@@ -92,7 +93,7 @@ def test_full_export_reimports_without_change(client, tree):
 
 
 def test_masked_export_reimport_is_refused_row_by_row(client, tree):
-    client.login(username="admin", password=PASSWORD)
+    client.force_login(User.objects.get(username="admin"))
     _rows, body = sheet(export(client, tree.county))
     before = AuditEvent.objects.count()
     job = imports.import_start(by=tree.users[Role.COUNTY_ADMIN], node=tree.county,

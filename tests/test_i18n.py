@@ -228,7 +228,10 @@ def test_staff_pages_show_no_english_by_default(client, tree):
         "units": reverse("orgs:units"),
         "unit": reverse("orgs:unit", args=[tree.partner.pk]),
         "excel": reverse("excel:index"),
-        "tokens": reverse("accounts:tokens"),
+        "account": reverse("accounts:me"),
+        "password": reverse("accounts:password_change"),
+        "locks": reverse("accounts:locks"),
+        "token_admin": reverse("accounts:token_admin"),
     }
     client.force_login(tree.users[Role.COUNTY_ADMIN])
     english = {}
@@ -240,6 +243,8 @@ def test_staff_pages_show_no_english_by_default(client, tree):
     client.force_login(tree.users[Role.RESIDENT])
     if words := _english_words(client.get(reverse("orgs:mine")).content.decode()):
         english["mine"] = sorted(words)
+    if words := _english_words(client.get(reverse("accounts:me")).content.decode()):
+        english["resident account"] = sorted(words)
     client.logout()
     if words := _english_words(client.get(reverse("accounts:login")).content.decode()):
         english["login"] = sorted(words)

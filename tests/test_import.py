@@ -9,12 +9,14 @@ from django.urls import reverse
 from django.utils import translation
 
 from gongzhi.core.access import Role
+from gongzhi.accounts.models import User
+from gongzhi.core.access import Role
 from gongzhi.core.models import AuditEvent, ImportJob
 from gongzhi.orgs import imports
 from gongzhi.orgs.models import CareTag, Entrance, Household, Resident
 from gongzhi.orgs.tasks import import_registry
 
-from .factories import PASSWORD, make_id, make_user
+from .factories import make_id, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -78,7 +80,7 @@ def report_rows(job) -> list[tuple]:
 
 
 def test_template_has_headers_lists_and_help(client, tree):
-    client.login(username="shequ", password=PASSWORD)
+    client.force_login(User.objects.get(username="shequ"))
     response = client.get(reverse("excel:template"))
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
@@ -100,7 +102,7 @@ def test_template_has_headers_lists_and_help(client, tree):
 
 
 def test_template_round_trip_through_the_pages(client, tree):
-    client.login(username="shequ", password=PASSWORD)
+    client.force_login(User.objects.get(username="shequ"))
     template = client.get(reverse("excel:template")).content
     before = counts()
     last_event = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
@@ -340,11 +342,11 @@ def test_resident_or_household_outside_scope_not_touched(tree):
 
 
 def test_upload_needs_registry_edit_and_a_node_in_scope(client, tree):
-    client.login(username="louzhang", password=PASSWORD)  # building steward: may view, not edit
+    client.force_login(User.objects.get(username="louzhang"))  # building steward: may view, not edit
     data = workbook(family())
     assert client.post(reverse("excel:upload"), {"node": tree.micro_a1.pk, "mode": "all", "file": upload(data)}).status_code == 403
     assert client.get(reverse("excel:index")).status_code == 403
-    client.login(username="wangge", password=PASSWORD)
+    client.force_login(User.objects.get(username="wangge"))
     response = client.post(reverse("excel:upload"), {"node": tree.grid_b1.pk, "mode": "all", "file": upload(data)})
     assert response.status_code == 404
     assert not ImportJob.objects.exists()
@@ -355,7 +357,7 @@ def test_job_visible_to_its_creator_and_county_admins_only(client, tree):
               workbook([cells(grid="第一网格", address="新地址1号", name="王五", id_number=_bad_id())]))
     urls = [reverse(name, args=[job.pk]) for name in ("excel:job", "excel:job_progress", "excel:job_errors")]
     for username, status in (("wangge", 200), ("admin", 200), ("shequ", 404), ("jiedao", 404)):
-        client.login(username=username, password=PASSWORD)
+        client.force_login(User.objects.get(username=username))
         assert [client.get(u).status_code for u in urls] == [status] * 3, username
 
 
@@ -375,7 +377,7 @@ def test_big_file_runs_as_a_background_task(client, tree, settings, django_captu
     assert task.task_path == "gongzhi.orgs.tasks.import_registry" and task.args_kwargs["args"] == [job.pk]
     assert not Resident.objects.filter(name="刘德华").exists()
 
-    client.login(username="shequ", password=PASSWORD)
+    client.force_login(User.objects.get(username="shequ"))
     partial = client.get(reverse("excel:job_progress", args=[job.pk])).content.decode()
     assert 'hx-trigger="every 1s"' in partial and reverse("excel:job_progress", args=[job.pk]) in partial
 
@@ -415,11 +417,11 @@ def test_unexpected_error_fails_the_job_and_rolls_back(tree, monkeypatch):
 def test_index_page_lists_my_jobs_and_forms(client, tree):
     run(tree.users[Role.GRID_WORKER], tree.grid_a1, workbook([]), name="空文件.xlsx")
     make_user("other", Role.GRID_WORKER, tree.grid_a1)
-    client.login(username="wangge", password=PASSWORD)
+    client.force_login(User.objects.get(username="wangge"))
     page = client.get(reverse("excel:index")).content.decode()
     assert "空文件.xlsx" in page and reverse("excel:template") in page
     assert f'value="{tree.grid_a1.pk}"' in page and f'value="{tree.grid_b1.pk}"' not in page
-    client.login(username="other", password=PASSWORD)
+    client.force_login(User.objects.get(username="other"))
     assert "空文件.xlsx" not in client.get(reverse("excel:index")).content.decode()
 
 

@@ -379,6 +379,25 @@ def test_actions_queue_and_figures_reads_catch_up(tree, story, loop):
     assert not rollups.pending()  # ... and emptied the queue
 
 
+def test_a_figures_read_leaves_a_backlog_to_the_worker(tree, story, monkeypatch):
+    """A burst of changes (more than a read applies) is the worker's: the read answers at once with the
+    figures as they stand and says how many changes they do not include yet."""
+    from gongzhi.dashboards import metrics as metrics_module
+
+    rollups.catch_up()
+    monkeypatch.setattr(metrics_module, "READ_CATCH_UP", 2)
+    before = county(tree)
+    assert before["waiting"] == 0
+    for appeal in Appeal.objects.all()[:3]:
+        rollups.on_appeal_changed(appeal.pk, "touch")
+    queued = rollups.waiting(100)
+    assert queued >= 3
+    after = county(tree)
+    assert after["waiting"] == 3 and rollups.waiting(100) == queued  # nothing applied by the read
+    rollups.catch_up()  # the worker
+    assert county(tree)["waiting"] == 0
+
+
 def test_a_failed_action_queues_nothing(tree, story):
     rollups.catch_up()
     a1 = Appeal.objects.get(pk=story[1].pk)  # closed: cannot be dispatched

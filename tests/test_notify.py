@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gongzhi.core.access import Role
+from gongzhi.accounts.models import User
+from gongzhi.core.access import Role
 from gongzhi.appeals import actions as appeals
 from gongzhi.appeals import policies
 from gongzhi.appeals.models import AppealFollower, Channel
@@ -21,7 +23,7 @@ from gongzhi.notify import actions, tasks
 from gongzhi.notify.models import Delivery, Notice, WebhookEndpoint
 
 from .appeals_factories import make_categories
-from .factories import PASSWORD, make_user
+from .factories import make_user
 from .notify_helpers import immediate, receiver  # noqa: F401 (fixtures)
 
 SECRET = "SEC-test-secret-123"
@@ -296,7 +298,7 @@ def test_no_email_without_a_mail_server(tree, cats, immediate, settings, django_
 def test_notice_pages(client, tree, cats, immediate, django_capture_on_commit_callbacks):
     first = dispatched(tree, cats, django_capture_on_commit_callbacks)
     second = dispatched(tree, cats, django_capture_on_commit_callbacks)
-    client.login(username="wangge", password=PASSWORD)
+    client.force_login(User.objects.get(username="wangge"))
     page = client.get(reverse("notify:list"))
     assert page.status_code == 200
     html = page.content.decode()
@@ -317,7 +319,7 @@ def test_notice_pages(client, tree, cats, immediate, django_capture_on_commit_ca
     assert not Notice.objects.filter(read_at__isnull=True).exists()
     assert client.get(reverse("notify:badge")).content == b""
 
-    client.login(username="shequ", password=PASSWORD)  # someone else's notice answers like a missing one
+    client.force_login(User.objects.get(username="shequ"))  # someone else's notice answers like a missing one
     assert client.get(reverse("notify:open", args=[old.pk])).status_code == 404
     assert client.post(reverse("notify:read", args=[old.pk])).status_code == 404
     client.logout()
@@ -334,7 +336,7 @@ def _form(receiver, node, **kw):
 
 def test_robot_admin_pages(client, tree, receiver, settings):
     settings.LANGUAGE_CODE = "en"
-    client.login(username="admin", password=PASSWORD)
+    client.force_login(User.objects.get(username="admin"))
     assert client.get(reverse("notify:webhook_new")).status_code == 200
     response = client.post(reverse("notify:webhook_new"), _form(receiver, tree.comm_a))
     endpoint = WebhookEndpoint.objects.get()
@@ -372,7 +374,7 @@ def test_robot_pages_are_scoped(client, tree, receiver):
                                          url=receiver.url("/hook"), node=tree.town_b)
     town_a_robot = actions.endpoint_save(by=tree.users[Role.COUNTY_ADMIN], name="富林镇群", kind="wecom",
                                          url=receiver.url("/hook"), node=tree.town_a)
-    client.login(username="jiedao", password=PASSWORD)  # subdistrict staff of 富林镇
+    client.force_login(User.objects.get(username="jiedao"))  # subdistrict staff of 富林镇
     listing = client.get(reverse("notify:webhooks")).content.decode()
     assert "富林镇群" in listing and "九襄镇群" not in listing
     assert client.get(reverse("notify:webhook", args=[town_a_robot.pk])).status_code == 200
@@ -381,6 +383,6 @@ def test_robot_pages_are_scoped(client, tree, receiver):
     response = client.post(reverse("notify:webhook_new"), _form(receiver, tree.comm_b))  # not a choice for them
     assert response.status_code == 200 and WebhookEndpoint.objects.count() == 2
     for username in ("shequ", "wangge", "jumin"):
-        client.login(username=username, password=PASSWORD)
+        client.force_login(User.objects.get(username=username))
         assert client.get(reverse("notify:webhooks")).status_code == 403
         assert client.get(reverse("notify:webhook", args=[town_a_robot.pk])).status_code == 403

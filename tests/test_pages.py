@@ -196,16 +196,16 @@ def test_resident_list_queries_do_not_grow_with_rows(as_role, tree, django_asser
     _add_residents(tree.household_a, 30, care=("elderly_alone", "hardship"))
     client = as_role(Role.COUNTY_ADMIN)
     url = reverse("orgs:residents")
-    # session, the user with their role assignments, area options, page of residents (with the capped
-    # count), their care tags
-    with django_assert_num_queries(5):
+    # the user with their role assignments (once: then kept with the session in the shared cache), area
+    # options, page of residents (with the capped count), their care tags
+    with django_assert_num_queries(4):
         response = client.get(url)
     assert len(response.context["rows"]) == 25
     assert all(len(r.care_labels) == 2 for r in response.context["rows"][1:])
-    with django_assert_num_queries(4):  # the area choices are kept a while (core.process_cache)
+    with django_assert_num_queries(2):  # the area choices are kept a while (core.process_cache), the user too
         assert len(client.get(url, {"gender": "F"}).context["rows"]) == 1
     # the htmx partial skips the area options; the care group looks up its tags in the area first
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):
         response = client.get(url, {"care_group": "hardship"}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert html.count('data-label="') == 25 * 9 and "30" in html.split('data-testid="result-count">')[1][:40]
@@ -213,13 +213,14 @@ def test_resident_list_queries_do_not_grow_with_rows(as_role, tree, django_asser
 
 def test_node_and_grid_page_query_counts(as_role, tree, django_assert_num_queries):
     client = as_role(Role.COUNTY_ADMIN)
-    # session, user with roles, node, ancestors, 7 figures (levels, buildings, households, residents,
-    # party members, compounds, care groups), children, resident counts per child
-    with django_assert_num_queries(13):
+    # user with roles (once; then from the shared cache, as the session), node, ancestors, 7 figures
+    # (levels, buildings, households, residents, party members, compounds, care groups), children,
+    # resident counts per child
+    with django_assert_num_queries(12):
         client.get(reverse("orgs:node", args=[tree.comm_a.pk]))
     _add_residents(tree.household_a, 10)
     # node page without compounds (6 figures) + buildings, households page, care residents and their tags
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(14):
         response = client.get(reverse("orgs:node", args=[tree.grid_a1.pk]))
     assert len(response.context["care_residents"]) == 11
 

@@ -10,6 +10,7 @@ from django import forms
 from django.urls import reverse
 from django.utils import translation
 
+from gongzhi.accounts.models import User
 from gongzhi.accounts.models import ApiToken
 from gongzhi.core.access import Role
 from gongzhi.appeals import actions
@@ -135,6 +136,8 @@ def test_api_keeps_a_multi_line_description(client, tree, cats):
     appeal = Appeal.objects.get()
     assert (appeal.title, appeal.description) == ("垃圾没人清", MULTILINE_STORED)
     assert r.json()["description"] == MULTILINE_STORED
+    r = api_post(client, tree.users[Role.RESIDENT], "/appeals", {"category": "garbage", "description": MULTILINE})
+    assert r.status_code == 201 and r.json()["title"] == "第一行 第二行 缩进的第三行"  # a title made of it is one line
 
 
 def test_api_refuses_control_characters_in_notes_names_and_searches(client, tree, cats):
@@ -155,6 +158,10 @@ def test_api_refuses_control_characters_in_notes_names_and_searches(client, tree
     refused(r, "q")
     r = client.get(f"{API}/residents", {"q": "张\x00"}, **EN)
     refused(r, "q")
+    r = client.get(f"{API}/appeals", {"category": "garbage\x00"}, **EN)
+    refused(r, "category")
+    refused(api_post(client, staff, "/appeals", {"category": "garbage\x00", "description": "三天了",
+                                                 "node_id": tree.grid_a1.pk}), "category")
 
 
 def test_answers_to_a_categorys_questions_follow_the_rule(client, tree, cats):
@@ -214,7 +221,7 @@ def test_staff_action_form_refuses_a_control_character(client, tree, cats):
 
 
 def test_export_reason_is_one_line(client, tree):
-    client.login(username="wangge", password=PASSWORD)
+    client.force_login(User.objects.get(username="wangge"))
     r = client.post(reverse("excel:export"), {"node": tree.grid_a1.pk, "reveal": "on", "reason": "核对\x07名单"}, **EN)
     assert r.status_code == 400 and "invisible control character (U+0007)" in r.content.decode()
 
@@ -252,3 +259,14 @@ def test_open311_keeps_a_multi_line_description(client, tree, key):
     assert r.status_code == 201, r.content
     appeal = Appeal.objects.get()
     assert appeal.description == MULTILINE_STORED and appeal.reporter_name == "张三"
+
+
+@pytest.mark.parametrize("url, param", [
+    ("/open311/v2/requests.json", "service_code"), ("/open311/v2/requests.json", "service_request_id"),
+    ("/open311/v2/servicerequestupdates.json", "service_request_id"),
+])
+def test_open311_filters_with_a_control_character_are_400(client, cats, url, param):
+    r = client.get(url, {param: "garbage\x00"}, **EN)
+    assert r.status_code == 400, r.content
+    (error,) = r.json()
+    assert error["code"] == 400 and param in error["description"]

@@ -16,7 +16,7 @@ from ninja.responses import NinjaJSONEncoder
 
 from gongzhi.accounts.api import router as accounts_router
 from gongzhi.accounts.auth import BearerToken
-from gongzhi.core.api import SessionCookie
+from gongzhi.core.api import SessionCookie, TokenRefused
 from gongzhi.orgs.api import router as orgs_router
 
 OPENAPI_FILE = Path(__file__).resolve().parent / "openapi.json"
@@ -69,6 +69,8 @@ def _forbidden(request, exc):
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request, exc):
+    if isinstance(exc, TokenRefused):  # revoked or expired: say which
+        return _error(request, 401, exc.message, **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
     return _error(
         request, 401, _("Log in, or send a token as Authorization: Bearer <token>."), **{"WWW-Authenticate": "Bearer"}
     )

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "gongzhi.core",
     "gongzhi.accounts",
     "gongzhi.orgs",
@@ -103,9 +104,45 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-AUTHENTICATION_BACKENDS = ["gongzhi.accounts.backends.LockoutBackend"]
-LOGIN_MAX_FAILURES = int(os.environ.get("GONGZHI_LOGIN_MAX_FAILURES", "5"))
+AUTHENTICATION_BACKENDS = ["gongzhi.accounts.backends.ThrottledBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Login throttling (docs/deploy.md, "Login throttling"), with django-axes. Failed logins count per address:
+# one account is locked only for the address(es) it failed from, and an address failing too often (whatever
+# user names it tries) is refused. Each attempt is counted before its password is checked.
+LOGIN_MAX_FAILURES = int(os.environ.get("GONGZHI_LOGIN_MAX_FAILURES", "5"))  # one account from one address
+LOGIN_ADDRESS_MAX_FAILURES = int(os.environ.get("GONGZHI_LOGIN_ADDRESS_MAX_FAILURES", "20"))  # one address, any names
 LOGIN_LOCKOUT_MINUTES = int(os.environ.get("GONGZHI_LOGIN_LOCKOUT_MINUTES", "15"))
+# Behind a reverse proxy: the header holding the client's address (X-Forwarded-For or X-Real-IP), and how many
+# proxies of yours append to X-Forwarded-For. Empty (default): the connection's address (REMOTE_ADDR).
+CLIENT_IP_HEADER = os.environ.get("GONGZHI_CLIENT_IP_HEADER", "").strip()
+CLIENT_IP_PROXY_COUNT = int(os.environ.get("GONGZHI_CLIENT_IP_PROXY_COUNT", "1"))
+AXES_HANDLER = "gongzhi.accounts.throttle.ThrottleHandler"
+AXES_FAILURE_LIMIT = "gongzhi.accounts.throttle.failure_limit"  # reads LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = "gongzhi.accounts.throttle.cool_off"  # reads LOGIN_LOCKOUT_MINUTES
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "gongzhi.accounts.throttle.client_ip"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # refused attempts do not push the end of a lock further
+AXES_DISABLE_ACCESS_LOG = True  # no table of every successful login
+AXES_ENABLE_ADMIN = False
+AXES_VERBOSE = False
+# The login page and the token endpoint answer a lockout themselves (in Chinese, with the time), so axes'
+# middleware, which would replace their answer with its own, is left out.
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+
+# API tokens (docs/deploy.md): a token lives API_TOKEN_DEFAULT_DAYS unless its maker picks another of the
+# choices; tokens that never expire only when GONGZHI_API_TOKEN_ALLOW_UNLIMITED=1.
+API_TOKEN_DEFAULT_DAYS = int(os.environ.get("GONGZHI_API_TOKEN_DAYS", "90"))
+API_TOKEN_DAY_CHOICES = sorted(
+    {int(d) for d in os.environ.get("GONGZHI_API_TOKEN_DAY_CHOICES", "7,30,90,180,365").split(",") if d.strip()}
+    | {API_TOKEN_DEFAULT_DAYS}
+)
+API_TOKEN_ALLOW_UNLIMITED = os.environ.get("GONGZHI_API_TOKEN_ALLOW_UNLIMITED", "0") == "1"
 
 TEMPLATES = [
     {
@@ -166,6 +203,22 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
 
+# One cache shared by every process of the machine (files under the data folder): sessions and each
+# session's user with their roles are read from it, so a page pays no database round trip before its own
+# work. Several machines share a Redis instead (GONGZHI_CACHE_URL=redis://..., docs/deploy.md).
+_CACHE_URL = os.environ.get("GONGZHI_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+        if _CACHE_URL.startswith(("redis://", "rediss://"))
+        else {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(DATA_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 20000, "CULL_FREQUENCY": 4},
+        }
+    )
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gongzhi.orgs.models import PATH_LENGTH, OrgNode, Unit
 
@@ -20,8 +21,6 @@ class User(AbstractUser):
     """An account. What it may see and do comes only from its role assignments."""
 
     display_name = models.CharField(_("display name"), max_length=50, blank=True)
-    failed_logins = models.PositiveSmallIntegerField(default=0, editable=False)
-    locked_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("user")
@@ -84,7 +83,13 @@ def _token_hash(raw: str) -> str:
 
 
 class ApiToken(models.Model):
-    """A bearer token for scripts and mobile clients; only its hash is stored."""
+    """A bearer token for scripts and mobile clients; only its hash is stored. It stops working when it is
+    revoked or when ``expires_at`` passes (None: never, only where ``API_TOKEN_ALLOW_UNLIMITED`` allows)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", pgettext_lazy("token status", "active")
+        EXPIRED = "expired", pgettext_lazy("token status", "expired")
+        REVOKED = "revoked", pgettext_lazy("token status", "revoked")
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100, blank=True)
@@ -93,6 +98,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API token")
@@ -111,10 +117,35 @@ class ApiToken(models.Model):
         return _token_hash(raw)
 
     @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        return self.Status.EXPIRED if self.is_expired else self.Status.ACTIVE
+
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label
+
+    @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.status == self.Status.ACTIVE
 
     def touch(self):
         now = timezone.now()
         if not self.last_used_at or (now - self.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+
+
+class LoginGate(models.Model):
+    """A lock taken while one login attempt is counted, so that parallel attempts from one address are counted
+    one after the other and none gets a password check past the limit (``accounts.throttle``). Addresses share
+    a fixed number of slots, so the table never grows."""
+
+    slot = models.PositiveSmallIntegerField(primary_key=True)
+
+    class Meta:
+        verbose_name = _("login gate")
+        verbose_name_plural = _("login gates")

@@ -171,11 +171,6 @@ def _page(request) -> tuple[int, int]:
     return (page - 1) * size, size
 
 
-def _codes(raw: str) -> list[str]:
-    """A comma-separated list; at most MAX_RESULTS values are looked at."""
-    return [c.strip() for c in (raw or "").split(",") if c.strip()][:MAX_RESULTS]
-
-
 def _has_nul(value) -> bool:
     if isinstance(value, str):
         return "\x00" in value
@@ -192,13 +187,29 @@ def _refuse_nul(values) -> None:
         raise Open311Error(400, _("Parameters must not contain NUL characters."))
 
 
+def _refuse_nul_arguments(request) -> None:
+    """A query argument with a NUL character: 400 naming the argument."""
+    for key in request.GET:
+        if _has_nul(request.GET.getlist(key)):
+            raise Open311Error(400, f"{key}: " + _("Parameters must not contain NUL characters."))
+
+
+def _codes(raw: str, name: str) -> list[str]:
+    """A comma-separated argument (at most MAX_RESULTS values are looked at); a control character in it is
+    a 400 (core.text), not a database error."""
+    try:
+        return [clean_line(c) for c in (raw or "").split(",") if c.strip()][:MAX_RESULTS]
+    except TextError as exc:
+        raise Open311Error(400, exc.message(name)) from None
+
+
 def _open311_view(methods):
     """Turn Open311Error into the specification's error list, in the requested format."""
 
     def wrap(view):
         def inner(request, *args, fmt, **kwargs):
             try:
-                _refuse_nul({key: request.GET.getlist(key) for key in request.GET})
+                _refuse_nul_arguments(request)
                 return view(request, *args, fmt=fmt, **kwargs)
             except Open311Error as exc:
                 return _errors(fmt, exc.status, *exc.descriptions)
@@ -586,8 +597,8 @@ def _create(request, fmt) -> _Filed:
     answers = form.attributes()
     try:
         appeal = clients.open311_request_file(
-            client=client, category=category, node=place, attributes=answers,
-            description=_description(category, form.get("description", lines=True), answers), address=address, lat=lat, lng=lng,
+            client=client, category=category, node=place, attributes=answers, address=address, lat=lat, lng=lng,
+            description=_description(category, form.get("description", lines=True), answers),
             reporter_name=_person(form.get("first_name"), form.get("last_name")), reporter_phone=form.get("phone"),
             email=form.get("email"), account_id=form.get("account_id"), device_id=form.get("device_id"),
             media_url=form.get("media_url"), photos=form.files.getlist("media"),
@@ -610,15 +621,15 @@ def requests_(request, fmt):
                  "account_id": filed.account_id or None}]
         return _respond(fmt, "service_requests", "request", data, status=201, public=False)
     qs = _public_requests()
-    ids = _codes(request.GET.get("service_request_id", ""))
+    ids = _codes(request.GET.get("service_request_id", ""), "service_request_id")
     if ids:
         # The specification: service_request_id overrides every other argument.
         return _render_requests(fmt, list(qs.filter(number__in=ids[:MAX_RESULTS]).order_by("-submitted_at", "-id")))
     start, end = _window(request)
     qs = qs.filter(submitted_at__gte=start, submitted_at__lte=end)
-    if codes := _codes(request.GET.get("service_code", "")):
+    if codes := _codes(request.GET.get("service_code", ""), "service_code"):
         qs = qs.filter(category__code__in=codes)
-    if states := _codes(request.GET.get("status", "").lower()):
+    if states := _codes(request.GET.get("status", "").lower(), "status"):
         if not set(states) <= {"open", "closed"}:
             raise Open311Error(400, _("status is open, closed or both (comma-separated)."))
         if states == ["open"]:
@@ -682,7 +693,7 @@ def _public_updates():
 def updates(request, fmt):
     """GET servicerequestupdates (the FixMyStreet extension): public steps in time order, newest last."""
     qs = _public_updates()
-    if ids := _codes(request.GET.get("service_request_id", "")):
+    if ids := _codes(request.GET.get("service_request_id", ""), "service_request_id"):
         qs = qs.filter(appeal__number__in=ids[:MAX_RESULTS])
     start, end = _window(request)
     qs = qs.filter(at__gte=start, at__lte=end)

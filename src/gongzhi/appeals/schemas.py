@@ -66,7 +66,7 @@ class AppealFilterIn(InSchema):
     ))
     status: StatusCode | None = None
     due_state: DueStateCode | None = None
-    category: str | None = Field(None, max_length=40, description="A category code; its subcategories are included.")
+    category: Line | None = Field(None, max_length=40, description="A category code; its subcategories are included.")
     node: Id | None = Field(None, description="Only appeals placed under this org node id.")
     handler_node: Id | None = Field(None, description="Only appeals handled by this org node id.")
     handler_unit: Id | None = Field(None, description="Only appeals handled by this unit id.")
@@ -180,7 +180,7 @@ class AppealDetailOut(AppealOut):
 
 
 class AppealFileIn(InSchema):
-    category: str = Field(max_length=40, description="A category code (GET /appeal-categories).")
+    category: Line = Field(max_length=40, description="A category code (GET /appeal-categories).")
     title: Line = Field("", max_length=120, description="Optional; the start of the description when empty.")
     description: Description
     channel: ChannelCode = Field("online", description="How it came in; a resident filing for themselves is online.")

@@ -17,12 +17,20 @@ from typing import Annotated, Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
+from ninja.errors import AuthenticationError
 from ninja.pagination import PaginationBase
 from ninja.security import SessionAuth
 from pydantic import PlainValidator, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from .text import Block, Line
+
+
+class TokenRefused(AuthenticationError):
+    """A known token that no longer works (revoked, expired): 401 with a message saying so."""
+
+    def __init__(self, message: str):
+        super().__init__(message=message)
 
 
 class SessionCookie(SessionAuth):

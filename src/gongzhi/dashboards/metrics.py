@@ -190,15 +190,22 @@ def _by_worker(node, date_from, date_to, shape=figures) -> list[dict]:
 _GROUPERS = {"child": _by_child, "unit": _by_handler, "category": _by_category, "worker": _by_worker}
 
 
-# How many queued appeal changes a figures read applies before it answers (the worker does the rest).
-READ_CATCH_UP = 1000
+# A figures read applies the changes still queued for the roll-ups only when there are this few (a few
+# milliseconds each): a backlog is the worker's work (it catches up every tick), never a reader's.
+READ_CATCH_UP = 50
 
 
-def _catch_up() -> None:
-    """Apply the appeal changes still queued for the roll-ups, so the figures include every committed
-    action; usually none or a few, since the worker catches up every few seconds."""
-    if rollups.pending():  # one indexed look when nothing is queued, which is most of the time
-        rollups.catch_up(limit=READ_CATCH_UP, wait=False)
+def _catch_up() -> int:
+    """Apply the few appeal changes still queued for the roll-ups, so the figures include every committed
+    action; usually none, since the worker catches up every few seconds. With more queued (a burst of
+    filings the worker is still counting) the read answers at once; returns how many changes the figures
+    do not include yet (counted up to ``READ_CATCH_UP + 1``), for the page to say so."""
+    if not rollups.pending():  # one indexed look when nothing is queued, which is most of the time
+        return 0
+    if rollups.waiting(READ_CATCH_UP + 1) > READ_CATCH_UP:
+        return rollups.waiting(READ_CATCH_UP + 1)
+    rollups.catch_up(limit=READ_CATCH_UP, wait=False)
+    return rollups.waiting(READ_CATCH_UP + 1)
 
 
 def metrics(*, user, node, date_from: dt.date | None, date_to: dt.date | None, group: str | None = None) -> dict:
@@ -209,9 +216,10 @@ def metrics(*, user, node, date_from: dt.date | None, date_to: dt.date | None, g
         raise ValidationError(_("Group by one of: %(groups)s.") % {"groups": ", ".join(GROUPS)})
     node = selectors.metric_node(user, node)
     date_from, date_to = check_period(date_from, date_to)
-    _catch_up()
+    waiting = _catch_up()
     out = {
         "node": node_ref(node),
+        "waiting": waiting,
         "date_from": date_from.isoformat(),
         "date_to": date_to.isoformat(),
         "figures": figures(selectors.rollup_total(node, date_from, date_to)),
@@ -297,7 +305,7 @@ def dashboard_payload(*, user, node, date_from: dt.date | None, date_to: dt.date
     the ranking of child nodes and of handlers, the grid heat view and the appeals overdue now."""
     node = selectors.metric_node(user, node)
     date_from, date_to = check_period(date_from, date_to)
-    _catch_up()
+    waiting = _catch_up()
     now = timezone.now()
     by_day = selectors.rollup_by_day(node, date_from, date_to)
     total: dict = {}
@@ -314,6 +322,7 @@ def dashboard_payload(*, user, node, date_from: dt.date | None, date_to: dt.date
         "date_from": date_from.isoformat(),
         "date_to": date_to.isoformat(),
         "generated_at": timezone.localtime(now).isoformat(timespec="seconds"),
+        "waiting": waiting,
         "figures": figures(total),
         # numerator and denominator of each rate, for "12 / 15" under the percentage
         "rate_parts": {

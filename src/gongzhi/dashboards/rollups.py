@@ -323,6 +323,11 @@ def pending() -> bool:
     return RollupQueue.objects.exists()
 
 
+def waiting(cap: int) -> int:
+    """How many appeal changes wait for the roll-ups, counted up to ``cap``."""
+    return RollupQueue.objects.values("id")[:cap].count()
+
+
 # --- rebuild -----------------------------------------------------------------------------------
 
 

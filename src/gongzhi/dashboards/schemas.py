@@ -83,6 +83,8 @@ class GroupOut(Schema):
 
 class MetricsOut(Schema):
     node: NodeRefOut
+    waiting: int = Field(description="Appeal changes the figures do not include yet (the task worker is still "
+                         "counting a burst of them; counted up to 51); usually 0.")
     date_from: dt.date
     date_to: dt.date
     figures: FiguresOut

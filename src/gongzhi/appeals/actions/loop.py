@@ -211,7 +211,7 @@ def appeal_file(
     title, description = (title or "").strip(), (description or "").strip()
     if not description:
         raise ValidationError(_("Describe the problem."))
-    title = title or description[:30]
+    title = title or " ".join(description.split())[:30]  # a title is one line (core.text)
     place, line = _place(node, household, reporter, category)
     own = by is not None and reporter is not None and reporter.user_id == getattr(by, "pk", None)
     if by is not None and client is None and not own and not policies.can_file_for_others(by, place.path):
