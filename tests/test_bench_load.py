@@ -39,7 +39,7 @@ def test_load_suite_at_a_tiny_size(tree, tmp_path):
     report, lines = tmp_path / "load.md", []
     out = load.measure(lambda: load.identities_for(users, tree.grid_a1, lines.append), levels=[1, 3],
                        cases=["page", "api", "file"], requests=6, seconds=30, warmup=1, workers=1, threads=2,
-                       data="the test tree", markdown=str(report), log=lines.append)
+                       data="the test tree", markdown=str(report), profile_requests=2, log=lines.append)
 
     results = out["results"]
     assert [(r.case, r.clients) for r in results] == [
@@ -51,11 +51,14 @@ def test_load_suite_at_a_tiny_size(tree, tmp_path):
     text = report.read_text()
     assert text.startswith("### Under load, ") and "`gongzhi serve`: gunicorn, 1 worker processes with 2 threads each" in text
     assert "share the" in text and "the test tree" in text
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    rows = [line for line in text.splitlines() if line.startswith(tuple(f"| {c} |" for c in load.CASES.values()))]
     assert len(rows) == 6
     assert all(row.count("|") == 12 for row in rows)
     assert sum("500/s, p99 < 100 ms" in row for row in rows) == 4 and sum("300/s, p99 < 100 ms" in row for row in rows) == 2
     assert "| staff appeal list page (GET /appeals/, session) | 3 | 6 | 0 |" in text
+    for case in load.CASES.values():  # and where one worker's time goes, profiled in this process
+        assert f"#### Where the time goes: {case}, 2 requests in one process" in text
+    assert "| SQL: executing statements (incl. waiting for the database) |" in text
 
     # The server is stopped, and what the run made is gone: filed appeals, sessions, tokens.
     server = out["server"]

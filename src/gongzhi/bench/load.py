@@ -461,6 +461,134 @@ def cleanup(ids: Identities | None, log) -> None:
         token_revoke(token=token, by=user)
 
 
+# --- where the time goes ---------------------------------------------------------------------------------
+
+
+def _environ(raw: bytes) -> dict:
+    """The WSGI environ gunicorn would hand Django for these request bytes."""
+    import io
+
+    head, _sep, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _version = lines[0].split(" ")
+    path, _q, query = target.partition("?")
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": True, "wsgi.run_once": False,
+    }
+    for line in lines[1:]:
+        name, _c, value = line.partition(":")
+        key = name.strip().upper().replace("-", "_")
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[key] = value.strip()
+        else:
+            environ["HTTP_" + key] = value.strip()
+    return environ
+
+
+def _spots() -> dict[str, object]:
+    """Functions whose time (with what they call) says where a request's time goes."""
+    from django.contrib import auth
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.db.backends.utils import CursorWrapper
+    from django.db.models.query import QuerySet
+    from django.template.base import Template
+
+    spots = {
+        "SQL: executing statements (incl. waiting for the database)": CursorWrapper._execute,
+        "ORM: running querysets (SQL, rows, model instances)": QuerySet._fetch_all,
+        "templates: rendering": Template.render,
+        "session: loading": SessionBase._get_session,
+        "user with roles: loading (auth.get_user)": auth.get_user,
+    }
+    try:
+        from ninja.operation import Operation
+
+        spots["API: the ninja operation (view, validation, serialisation)"] = Operation.run
+    except ImportError:
+        pass
+    try:
+        from gongzhi.appeals.actions import appeal_file
+        from gongzhi.core import audit
+
+        spots["filing: appeal_file action"] = getattr(appeal_file, "__wrapped__", appeal_file)
+        spots["filing: audit.record"] = audit.record
+    except ImportError:
+        pass
+    return spots
+
+
+def profile(ids: Identities, cases: list[str], count: int, log) -> str:
+    """``count`` requests of each case through Django's WSGI application in this process, under cProfile: one
+    worker's work without the network or the other clients. Returns the summary (also logged)."""
+    import cProfile
+    import io
+    import pstats
+
+    from django.core.wsgi import get_wsgi_application
+
+    app = get_wsgi_application()
+    made = requests_for(ids, "127.0.0.1:8000")
+    out = []
+
+    def call(environ, expect):
+        status = []
+        answer = app(environ, lambda s, h, exc_info=None: status.append(s))
+        try:
+            b"".join(answer)
+        finally:
+            if hasattr(answer, "close"):
+                answer.close()
+        if not status[0].startswith(str(expect)):
+            raise CommandError(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']} answered {status[0]}")
+
+    for case in cases:
+        make, expect = made[case]
+        for n in range(3):
+            call(_environ(make(-1 - n, n)), expect)
+        environs = [_environ(make(n, n)) for n in range(count)]
+        plain = time.perf_counter()
+        for environ in environs[: count // 2]:
+            call(environ, expect)
+        plain = (time.perf_counter() - plain) * 1000 / max(1, count // 2)
+        environs = [_environ(make(count + n, n)) for n in range(count)]
+        prof = cProfile.Profile()
+        started = time.perf_counter()
+        prof.enable()
+        for environ in environs:
+            call(environ, expect)
+        prof.disable()
+        wall = (time.perf_counter() - started) * 1000 / count
+        stats = pstats.Stats(prof)
+        by_code = {}
+        for (filename, line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
+            by_code[(filename, line, name)] = ct
+        lines = [f"#### Where the time goes: {CASES[case]}, {count} requests in one process",
+                 "", f"{plain:.1f} ms per request without the profiler, {wall:.1f} ms under it; "
+                 "time with what each calls, per request (the rows overlap: the ORM's includes its SQL):", "",
+                 "| part | ms per request | share |", "| --- | ---: | ---: |"]
+        for label, fn in _spots().items():
+            code = getattr(fn, "__code__", None)
+            if code is None:
+                continue
+            ct = by_code.get((code.co_filename, code.co_firstlineno, code.co_name))
+            if ct:
+                lines.append(f"| {label} | {ct * 1000 / count:.2f} | {ct * 1000 / count / wall:.0%} |")
+        buffer = io.StringIO()
+        pstats.Stats(prof, stream=buffer).sort_stats("tottime").print_stats(12)
+        import re
+
+        trim = re.compile(r"\S*/(?:site-packages|src)/")  # file names from the package on
+        top = [trim.sub("", line) for line in buffer.getvalue().splitlines() if line.strip()][-13:]
+        lines += ["", "Own time, the 12 largest (cProfile):", "", "```", *top, "```", ""]
+        text = "\n".join(lines)
+        log(text)
+        out.append(text)
+    return "\n".join(out)
+
+
 # --- the report ------------------------------------------------------------------------------------------
 
 
@@ -515,7 +643,7 @@ def _levels(text: str) -> list[int]:
 def run(*, host: str = "127.0.0.1", port: int = 0, clients: str = "16,64", requests: int = 3000,
         seconds: float = 30.0, cases: str = "page,api,file", warmup: int = 2, workers: int | None = None,
         threads: int | None = None, appeals: int = 1_000_000, residents: int = 1_000_000,
-        markdown: str | None = None, log=print) -> dict:
+        markdown: str | None = None, profile_requests: int = 0, log=print) -> dict:
     from gongzhi.appeals.models import Appeal
     from gongzhi.core.scoping import under
 
@@ -525,6 +653,8 @@ def run(*, host: str = "127.0.0.1", port: int = 0, clients: str = "16,64", reque
     levels = _levels(clients)
     chosen = _cases(cases)
     _bounds(requests, seconds, warmup)
+    if not 0 <= profile_requests <= 10_000:
+        raise CommandError("--profile must be from 0 to 10,000.")
     root = appeals_data.bench_root()
     if root is None or not Appeal.objects.filter(under(root.path)).exists():
         log(f"building {appeals:,} appeals over {residents:,} residents (once) ...")
@@ -533,7 +663,7 @@ def run(*, host: str = "127.0.0.1", port: int = 0, clients: str = "16,64", reque
     size = Appeal.objects.filter(under(root.path)).count()
     return measure(lambda: identities(root, log), host=host, port=port, levels=levels, cases=chosen,
                    requests=requests, seconds=seconds, warmup=warmup, workers=workers, threads=threads,
-                   data=f"{size:,} appeals", markdown=markdown, log=log)
+                   data=f"{size:,} appeals", markdown=markdown, profile_requests=profile_requests, log=log)
 
 
 def _cases(text: str) -> list[str]:
@@ -555,20 +685,25 @@ def _bounds(requests: int, seconds: float, warmup: int) -> None:
 def measure(make_identities: Callable[[], Identities], *, host: str = "127.0.0.1", port: int = 0,
             levels: list[int], cases: list[str], requests: int, seconds: float, warmup: int = 2,
             workers: int | None = None, threads: int | None = None, data: str = "", markdown: str | None = None,
-            log=print) -> dict:
+            profile_requests: int = 0, log=print) -> dict:
     """Start the server, run each case at each number of clients, stop the server and remove what was made
     (whatever happens: an error, Ctrl-C, SIGTERM); then the report."""
     from gongzhi.core.management.commands import serve
 
     host = check_host(host)
     port = port or free_port(host)
-    ids, server, results = None, None, []
+    ids, server, results, profiled = None, None, [], ""
     if serve.gunicorn_available():
         setup = (f"`gongzhi serve`: gunicorn, {workers or serve.cpu_count()} worker processes with "
                  f"{threads or serve.THREADS_PER_WORKER} threads each")
     else:
         setup = f"`gongzhi serve`: waitress, one process with {(workers or 1) * (threads or serve.THREADS_PER_WORKER)} threads"
     started_load = machine_load()
+
+    def stop():
+        if server is not None and server.proc.returncode is None:
+            log(f"gongzhi serve stopped (exit code {server.stop()})")
+
     with serve.stop_signals():  # SIGTERM or SIGHUP: the clean-up below runs too
         try:
             ids = make_identities()
@@ -590,14 +725,17 @@ def measure(make_identities: Callable[[], Identities], *, host: str = "127.0.0.1
                         f"{result.percentile(50):6.1f}  p95 {result.percentile(95):6.1f}  p99 "
                         f"{result.percentile(99):6.1f} ms (target < {p99:.0f})  {result.errors} errors  "
                         f"{result.requests} in {result.seconds:.1f} s  load {result.load_before}")
+            stop()
+            if profile_requests:
+                profiled = profile(ids, cases, profile_requests, log)
         except KeyboardInterrupt:
             log("interrupted: stopping the server")
         finally:
-            if server is not None:
-                code = server.stop()
-                log(f"gongzhi serve stopped (exit code {code})")
+            stop()
             cleanup(ids, log)
     text = report(results, setup=setup, data=data, started_load=started_load, ended_load=machine_load())
+    if profiled:
+        text += "\n\n" + profiled
     log(text)
     if markdown and results:
         with open(markdown, "a", encoding="utf-8") as fh:
@@ -619,6 +757,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--warmup", type=int, default=2, help="requests each client sends first, not counted (default 2)")
     parser.add_argument("--workers", type=int, help="gongzhi serve --workers (default: its own, one per CPU)")
     parser.add_argument("--threads", type=int, help="gongzhi serve --threads (default: its own)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="then profile N requests of each case in this process (one worker's work, no network) "
+                        "and show where the time goes")
     parser.add_argument("--residents", type=int, default=1_000_000, help="registry size to build when missing")
     parser.add_argument("--appeals", type=int, default=1_000_000, help="appeals to build when missing")
 
@@ -630,4 +771,4 @@ def main(opts: dict, log) -> dict:
     return run(host=opts["host"], port=opts["port"], clients=opts["clients"], requests=opts["requests"],
                seconds=opts["seconds"], cases=opts["cases"], warmup=opts["warmup"], workers=opts["workers"],
                threads=opts["threads"], appeals=opts["appeals"], residents=opts["residents"],
-               markdown=opts["markdown"], log=log)
+               markdown=opts["markdown"], profile_requests=opts["profile"], log=log)
