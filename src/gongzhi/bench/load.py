@@ -23,9 +23,11 @@ tokens) is removed.
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -111,6 +113,30 @@ def database_url() -> str:
     return f"postgres://{auth}{host}{port}/{urllib.parse.quote(db['NAME'], safe='')}"
 
 
+def process_cpu(pids) -> dict[int, float]:
+    """CPU seconds (user + system) each of these processes has used so far, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def database_cpu() -> dict[int, float]:
+    """CPU seconds of the PostgreSQL backends connected to this database (but ours), when PostgreSQL runs on
+    this machine; empty otherwise."""
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        pids = [row[0] for row in cursor.fetchall()]
+    return process_cpu(pids)
+
+
 class Server:
     """``gongzhi serve`` in a process group of its own; ``stop()`` ends it (SIGTERM, then SIGKILL to the group)."""
 
@@ -167,15 +193,7 @@ class Server:
 
     def cpu_seconds(self) -> dict[int, float]:
         """CPU time (user + system) of each server process so far; empty where /proc is missing."""
-        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-        out = {}
-        for pid in self.pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            out[pid] = (int(fields[11]) + int(fields[12])) / tick
-        return out
+        return process_cpu(self.pids())
 
     def stop(self) -> int | None:
         if self.proc.poll() is None:
@@ -208,6 +226,7 @@ class Result:
     latencies: list[float] = field(default_factory=list, repr=False)  # ms, of the expected answers
     error_samples: dict[str, int] = field(default_factory=dict)
     server_cpu: float | None = None  # server CPU seconds during the run
+    database_cpu: float | None = None  # the database's backends' CPU seconds during the run (same machine)
     worker_share: list[float] = field(default_factory=list)  # each server process's part of that CPU
     client_cpu: float = 0.0
     load_before: str = ""
@@ -223,10 +242,14 @@ class Result:
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
+    def per_request(self, seconds: float | None) -> float | None:
+        """CPU ms per request answered (or failed)."""
+        done = self.requests + self.errors
+        return seconds * 1000 / done if seconds is not None and done else None
+
     @property
     def cpu_per_request(self) -> float | None:
-        done = self.requests + self.errors
-        return self.server_cpu * 1000 / done if self.server_cpu is not None and done else None
+        return self.per_request(self.server_cpu)
 
 
 async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
@@ -266,16 +289,28 @@ async def _run(host: str, port: int, make: Callable[[int, int], bytes], expect: 
     issued = 0
     deadline = 0.0
 
-    async def one(slot: int, n: int, measured: bool) -> None:
+    async def send(slot: int, raw: bytes) -> tuple[int, bool, float]:
         conn = connections[slot]
+        reused = conn is not None
+        if conn is None:
+            conn = connections[slot] = await asyncio.wait_for(asyncio.open_connection(host, port), REQUEST_TIMEOUT)
+        reader, writer = conn
+        started = time.perf_counter()
         try:
-            if conn is None:
-                conn = connections[slot] = await asyncio.wait_for(asyncio.open_connection(host, port), REQUEST_TIMEOUT)
-            reader, writer = conn
-            started = time.perf_counter()
-            writer.write(make(n, slot))
+            writer.write(raw)
             status, keep = await asyncio.wait_for(_read_answer(reader), REQUEST_TIMEOUT)
-            took = (time.perf_counter() - started) * 1000
+        except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as exc:
+            if not reused or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+                raise
+            # The server closed the idle kept-alive connection as the request went out (nothing of an answer
+            # came back): what every HTTP client does, once more on a new connection.
+            _close(slot)
+            return await send(slot, raw)
+        return status, keep, (time.perf_counter() - started) * 1000
+
+    async def one(slot: int, n: int, measured: bool) -> None:
+        try:
+            status, keep, took = await send(slot, make(n, slot))
         except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
                 ValueError, IndexError) as exc:
             _close(slot)
@@ -333,9 +368,13 @@ def generate(host: str, port: int, case: str, make: Callable[[int, int], bytes],
     ``make(n, client)`` is the n-th request's bytes (negative n: warm-up)."""
     result = Result(case, clients, load_before=machine_load())
     cpu_before = server.cpu_seconds() if server else {}
+    db_before = database_cpu()
     own_before = os.times()
     asyncio.run(_run(host, port, make, expect, clients, total, seconds, warmup, result))
     own_after = os.times()
+    db_after = database_cpu()  # backends that started during the run count from zero
+    if db_after:
+        result.database_cpu = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
     result.client_cpu = (own_after.user + own_after.system) - (own_before.user + own_before.system)
     result.load_after = machine_load()
     if server is not None and cpu_before:
@@ -466,7 +505,6 @@ def cleanup(ids: Identities | None, log) -> None:
 
 def _environ(raw: bytes) -> dict:
     """The WSGI environ gunicorn would hand Django for these request bytes."""
-    import io
 
     head, _sep, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -488,43 +526,52 @@ def _environ(raw: bytes) -> dict:
     return environ
 
 
-def _spots() -> dict[str, object]:
-    """Functions whose time (with what they call) says where a request's time goes."""
+def _spots() -> list[tuple[str, object]]:
+    """Functions whose time (with what they call) says where a request's time goes: Django's and ninja's by
+    their code, Gongzhi's by file and name (the benchmarks read no app's private names)."""
     from django.contrib import auth
     from django.contrib.sessions.backends.base import SessionBase
     from django.db.backends.utils import CursorWrapper
     from django.db.models.query import QuerySet
     from django.template.base import Template
+    from django.urls import reverse
 
-    spots = {
-        "SQL: executing statements (incl. waiting for the database)": CursorWrapper._execute,
-        "ORM: running querysets (SQL, rows, model instances)": QuerySet._fetch_all,
-        "templates: rendering": Template.render,
-        "session: loading": SessionBase._get_session,
-        "user with roles: loading (auth.get_user)": auth.get_user,
-    }
+    spots = [
+        ("SQL: executing statements (incl. waiting for the database)", CursorWrapper._execute),
+        ("ORM: running querysets (compiling SQL, rows, model instances)", QuerySet._fetch_all),
+        ("session: loading", SessionBase._get_session),
+        ("user with roles: loading (auth.get_user)", auth.get_user),
+        ("templates: rendering", Template.render),
+        ("URLs: reverse() (links in the page)", reverse),
+        ("filing: the action (appeals.actions.appeal_file)", ("/appeals/actions/", "appeal_file")),
+        ("filing: audit.record", ("/core/audit.py", "record")),
+        ("API: the answer's detail (the appeal with its timeline and allowed actions)", ("/appeals/api.py", "_detail")),
+    ]
     try:
         from ninja.operation import Operation
 
-        spots["API: the ninja operation (view, validation, serialisation)"] = Operation.run
-    except ImportError:
-        pass
-    try:
-        from gongzhi.appeals.actions import appeal_file
-        from gongzhi.core import audit
-
-        spots["filing: appeal_file action"] = getattr(appeal_file, "__wrapped__", appeal_file)
-        spots["filing: audit.record"] = audit.record
+        spots.append(("API: the ninja operation (auth, view, validation, serialisation)", Operation.run))
     except ImportError:
         pass
     return spots
+
+
+def _spot_time(stats: dict, spot) -> float:
+    if isinstance(spot, tuple):
+        fragment, name = spot
+        return sum(ct for (filename, _line, fn), (_cc, _nc, _tt, ct, _c) in stats.items()
+                   if fn == name and fragment in filename.replace("\\", "/"))
+    code = getattr(spot, "__code__", None)
+    if code is None:
+        return 0.0
+    entry = stats.get((code.co_filename, code.co_firstlineno, code.co_name))
+    return entry[3] if entry else 0.0
 
 
 def profile(ids: Identities, cases: list[str], count: int, log) -> str:
     """``count`` requests of each case through Django's WSGI application in this process, under cProfile: one
     worker's work without the network or the other clients. Returns the summary (also logged)."""
     import cProfile
-    import io
     import pstats
 
     from django.core.wsgi import get_wsgi_application
@@ -562,24 +609,17 @@ def profile(ids: Identities, cases: list[str], count: int, log) -> str:
         prof.disable()
         wall = (time.perf_counter() - started) * 1000 / count
         stats = pstats.Stats(prof)
-        by_code = {}
-        for (filename, line, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items():
-            by_code[(filename, line, name)] = ct
         lines = [f"#### Where the time goes: {CASES[case]}, {count} requests in one process",
                  "", f"{plain:.1f} ms per request without the profiler, {wall:.1f} ms under it; "
-                 "time with what each calls, per request (the rows overlap: the ORM's includes its SQL):", "",
+                 "time with what each calls, per request under the profiler (the rows overlap: the ORM's "
+                 "includes its SQL, the ninja operation all of an API request):", "",
                  "| part | ms per request | share |", "| --- | ---: | ---: |"]
-        for label, fn in _spots().items():
-            code = getattr(fn, "__code__", None)
-            if code is None:
-                continue
-            ct = by_code.get((code.co_filename, code.co_firstlineno, code.co_name))
+        for label, spot in _spots():
+            ct = _spot_time(stats.stats, spot)
             if ct:
                 lines.append(f"| {label} | {ct * 1000 / count:.2f} | {ct * 1000 / count / wall:.0%} |")
         buffer = io.StringIO()
         pstats.Stats(prof, stream=buffer).sort_stats("tottime").print_stats(12)
-        import re
-
         trim = re.compile(r"\S*/(?:site-packages|src)/")  # file names from the package on
         top = [trim.sub("", line) for line in buffer.getvalue().splitlines() if line.strip()][-13:]
         lines += ["", "Own time, the 12 largest (cProfile):", "", "```", *top, "```", ""]
@@ -605,8 +645,8 @@ def report(results: list[Result], *, setup: str, data: str, started_load: str, e
         f"on the same machine. **The clients share the {cores} cores with the server and the database.** "
         f"Machine load (1/5/15 min) before: {started_load}, after: {ended_load}.",
         "",
-        "| case | clients | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | target | server CPU ms per "
-        "request | load before |",
+        "| case | clients | requests | errors | requests/s | p50 ms | p95 ms | p99 ms | target | CPU ms per request: "
+        "server / database / clients | load before |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |",
     ]
     for r in results:
@@ -618,7 +658,8 @@ def report(results: list[Result], *, setup: str, data: str, started_load: str, e
         lines.append(
             f"| {CASES[r.case]} | {r.clients} | {r.requests:,} | {errors} | {_fmt(r.rate, 1)} | "
             f"{_fmt(r.percentile(50), 1)} | {_fmt(r.percentile(95), 1)} | {_fmt(r.percentile(99), 1)} | {target} | "
-            f"{_fmt(r.cpu_per_request, 1)} | {r.load_before} |")
+            f"{_fmt(r.cpu_per_request, 1) or 'n/a'} / {_fmt(r.per_request(r.database_cpu), 1) or 'n/a'} / "
+            f"{_fmt(r.per_request(r.client_cpu), 1)} | {r.load_before} |")
     shares = [r for r in results if r.worker_share]
     if shares:
         lines += ["", "Server CPU per process (master and workers), share of the server's CPU in each run: "
@@ -724,7 +765,9 @@ def measure(make_identities: Callable[[], Identities], *, host: str = "127.0.0.1
                     log(f"{CASES[case]:58s} {level:3d} clients: {result.rate:7.1f}/s (target {rate})  p50 "
                         f"{result.percentile(50):6.1f}  p95 {result.percentile(95):6.1f}  p99 "
                         f"{result.percentile(99):6.1f} ms (target < {p99:.0f})  {result.errors} errors  "
-                        f"{result.requests} in {result.seconds:.1f} s  load {result.load_before}")
+                        f"{result.requests} in {result.seconds:.1f} s  CPU ms/request server "
+                        f"{_fmt(result.cpu_per_request, 1)} database {_fmt(result.per_request(result.database_cpu), 1)}"
+                        f" clients {_fmt(result.per_request(result.client_cpu), 1)}  load {result.load_before}")
             stop()
             if profile_requests:
                 profiled = profile(ids, cases, profile_requests, log)

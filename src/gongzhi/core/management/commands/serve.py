@@ -164,18 +164,25 @@ def gunicorn_server(wsgi, listener: socket.socket, *, workers: int, threads: int
     from gunicorn.arbiter import Arbiter
 
     host, port = listener.getsockname()[:2]
+    # On Linux each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections
+    # over them evenly. With one shared socket, whichever worker woke first took every connection that came at
+    # once, and kept-alive connections stay where they landed: 16 clients were all served by one worker, one core.
+    reuse_port = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
     options = {
         "workers": workers, "threads": threads, "worker_class": "gthread", "preload_app": True,
         "timeout": WORKER_TIMEOUT_SECONDS, "graceful_timeout": GRACEFUL_SECONDS, "proc_name": "gongzhi",
         "loglevel": "warning", "accesslog": None, "errorlog": "-",
         "control_socket_disable": True,  # gunicorn 24+ would open a control socket in the home folder
-        "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],  # only named in gunicorn's log
+        "bind": [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"],
+        "reuse_port": reuse_port,
     }
 
     class Master(Arbiter):
         def start(self):
-            # Our socket, already bound: gunicorn takes it over as it does systemd's sockets.
-            self.LISTENERS = gunicorn_sock.create_sockets(self.cfg, self.log, [listener.detach()])
+            if reuse_port:
+                listener.close()  # it showed the port free; each worker binds its own socket to it now
+            else:  # our socket, already bound: gunicorn takes it over as it does systemd's sockets
+                self.LISTENERS = gunicorn_sock.create_sockets(self.cfg, self.log, [listener.detach()])
             super().start()
 
         def handle_hup(self):
