@@ -224,6 +224,54 @@ def test_serve_stops_on_ctrl_c(tmp_path):
         proc.wait(timeout=5)
 
 
+def _connections_of(pid: int, port: int) -> int:
+    """Established TCP connections to ``port`` held by process ``pid`` (its socket inodes in /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    held = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01" and fields[9] in inodes:
+                held += 1
+    return held
+
+
+def test_serve_spreads_kept_alive_connections_over_the_workers(tmp_path):
+    """Clients that connect at once and keep their connections (browsers, nginx's upstream keep-alive) are
+    served by every worker, not all by whichever worker woke first."""
+    port = _free_port()
+    proc = _gongzhi("serve", "--port", str(port), "--workers", "2", tmp_path=tmp_path)
+    out = _Output(proc)
+    clients = []
+    try:
+        _wait(lambda: _get(f"http://127.0.0.1:{port}/healthz"), 60, "/healthz", out)
+        workers = _wait(lambda: len(_children(proc.pid)) == 2 and _children(proc.pid), 10, "two workers", out)
+        for _ in range(16):
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        for client in clients:
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for client in clients:
+            assert client.recv(65536).startswith(b"HTTP/1.1 200")
+        held = [_connections_of(pid, port) for pid in workers]
+        assert sum(held) == 16 and min(held) >= 2, held
+    finally:
+        for client in clients:
+            client.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def test_serve_reports_a_taken_port(tmp_path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
