@@ -126,15 +126,60 @@ def process_cpu(pids) -> dict[int, float]:
     return out
 
 
-def database_cpu() -> dict[int, float]:
-    """CPU seconds of the PostgreSQL backends connected to this database (but ours), when PostgreSQL runs on
-    this machine; empty otherwise."""
-    if connection.vendor != "postgresql":
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-        pids = [row[0] for row in cursor.fetchall()]
-    return process_cpu(pids)
+class DatabaseCpu:
+    """CPU seconds the PostgreSQL backends serving this database used while it ran, when PostgreSQL runs on this
+    machine (its backends' process titles name the database): sampled every 0.2 s, since the server's
+    connections are closed and opened again as they age (``CONN_MAX_AGE``) and a closed backend's time would
+    be lost. ``None`` where nothing could be seen."""
+
+    def __init__(self):
+        import threading
+
+        self.name = connection.settings_dict["NAME"] if connection.vendor == "postgresql" else None
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True) if self.name else None
+
+    def _backends(self) -> list[int]:
+        pids = []
+        marker = f" {self.name} ".encode()
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                title = cmdline.read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"postgres: ") and marker in title:
+                pids.append(int(cmdline.parent.name))
+        return pids
+
+    def _sample(self) -> None:
+        for pid, cpu in process_cpu(self._backends()).items():
+            self.first.setdefault(pid, 0.0)  # a backend that started meanwhile: all its time counts
+            self.last[pid] = cpu
+
+    def _watch(self) -> None:
+        while not self.done.wait(0.2):
+            self._sample()
+
+    def __enter__(self):
+        if self.thread:
+            for pid, cpu in process_cpu(self._backends()).items():
+                self.first[pid] = self.last[pid] = cpu
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.thread:
+            self.done.set()
+            self.thread.join()
+            self._sample()
+
+    @property
+    def seconds(self) -> float | None:
+        if not self.last:
+            return None
+        return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
 
 
 class Server:
@@ -368,13 +413,11 @@ def generate(host: str, port: int, case: str, make: Callable[[int, int], bytes],
     ``make(n, client)`` is the n-th request's bytes (negative n: warm-up)."""
     result = Result(case, clients, load_before=machine_load())
     cpu_before = server.cpu_seconds() if server else {}
-    db_before = database_cpu()
     own_before = os.times()
-    asyncio.run(_run(host, port, make, expect, clients, total, seconds, warmup, result))
+    with DatabaseCpu() as database:
+        asyncio.run(_run(host, port, make, expect, clients, total, seconds, warmup, result))
     own_after = os.times()
-    db_after = database_cpu()  # backends that started during the run count from zero
-    if db_after:
-        result.database_cpu = sum(cpu - db_before.get(pid, 0.0) for pid, cpu in db_after.items())
+    result.database_cpu = database.seconds
     result.client_cpu = (own_after.user + own_after.system) - (own_before.user + own_before.system)
     result.load_after = machine_load()
     if server is not None and cpu_before:
