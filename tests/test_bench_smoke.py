@@ -58,6 +58,9 @@ def test_bench_commands_run_at_a_tiny_size(db, tmp_path):
         assert case in text, case
     assert "| appeal list: county admin, no filter |" in text and "25 rows" in text
     assert "the rates (metrics), county, 30 days" in text and "dashboard payload, county" in text
+    for who in ("county admin", "subdistrict staff", "grid worker"):  # the API's list beside the page's
+        assert f"| API appeal list (?limit=25, token): {who} |" in text, who
+    assert "| base of any page, subdistrict staff: session and user with roles through the middleware" in text
     # The appeals the benchmark filed are gone again, so it can run twice on the same data.
     assert not Appeal.objects.filter(title__startswith="基准测试").exists()
     assert Appeal.objects.count() == 2000

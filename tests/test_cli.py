@@ -1,5 +1,5 @@
 """The ``gongzhi`` run commands: demo serves and runs tasks and stops both on Ctrl-C, a taken port fails,
-serve stops on SIGTERM, worker takes db_worker's options, createadmin refuses weak passwords."""
+serve runs a worker process per CPU and stops on SIGTERM and Ctrl-C, worker takes db_worker's options, createadmin refuses weak passwords."""
 
 import builtins
 import getpass
@@ -51,7 +51,9 @@ def _free_port() -> int:
 def _env(tmp_path: Path) -> dict:
     """A fresh SQLite data folder whatever database the suite runs on; the probe task importable."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(GONGZHI_DATA_DIR=str(tmp_path / "data"), GONGZHI_DEMO_SCALE="0.02", PYTHONPATH=str(tmp_path),
+    # The probe task importable, and the gongzhi under test first (a checkout's src/ on PYTHONPATH).
+    path = os.pathsep.join([str(tmp_path)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env.update(GONGZHI_DATA_DIR=str(tmp_path / "data"), GONGZHI_DEMO_SCALE="0.02", PYTHONPATH=path,
                PYTHONUNBUFFERED="1", DJANGO_SETTINGS_MODULE="gongzhi.settings")
     return env
 
@@ -177,18 +179,108 @@ def test_demo_reports_a_taken_port(tmp_path):
     assert not (tmp_path / "data" / "gongzhi.sqlite3").exists()  # it stopped before touching the database
 
 
-def test_serve_stops_on_sigterm(tmp_path):
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def test_serve_runs_a_worker_per_cpu_and_stops_on_sigterm(tmp_path):
     port = _free_port()
     proc = _gongzhi("serve", "--port", str(port), "--threads", "2", tmp_path=tmp_path)
     out = _Output(proc)
+    workers = []
     try:
         _wait(lambda: _get(f"http://127.0.0.1:{port}/healthz"), 60, "/healthz", out)
+        # Every core serves: one worker process per CPU, each with the threads asked for.
+        workers = _wait(lambda: len(_children(proc.pid)) == _cpus() and _children(proc.pid), 10, "the workers", out)
+        assert f"http://127.0.0.1:{port}/" in out.text
+        assert f"{_cpus()} " in out.text and " 2 " in out.text  # "N worker processes with 2 threads each."
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0, out.text
+        assert not [pid for pid in workers if _alive(pid)]
     finally:
-        if proc.poll() is None:
+        for pid in [proc.pid, *workers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def test_serve_stops_on_ctrl_c(tmp_path):
+    """Ctrl-C in a terminal reaches the whole foreground group: the master and every worker."""
+    port = _free_port()
+    proc = _gongzhi("serve", "--port", str(port), "--workers", "3", tmp_path=tmp_path, start_new_session=True)
+    out = _Output(proc)
+    workers = []
+    try:
+        _wait(lambda: _get(f"http://127.0.0.1:{port}/healthz"), 60, "/healthz", out)
+        workers = _wait(lambda: len(_children(proc.pid)) == 3 and _children(proc.pid), 10, "three workers", out)
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=10) == 0, out.text
+        assert not [pid for pid in workers if _alive(pid)]
+        assert _get(f"http://127.0.0.1:{port}/healthz") is None
+    finally:
+        for pid in [proc.pid, *workers]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+def _connections_of(pid: int, port: int) -> int:
+    """Established TCP connections to ``port`` held by process ``pid`` (its socket inodes in /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    held = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01" and fields[9] in inodes:
+                held += 1
+    return held
+
+
+def test_serve_spreads_kept_alive_connections_over_the_workers(tmp_path):
+    """Clients that connect at once and keep their connections (browsers, nginx's upstream keep-alive) are
+    served by every worker, not all by whichever worker woke first."""
+    port = _free_port()
+    proc = _gongzhi("serve", "--port", str(port), "--workers", "2", tmp_path=tmp_path)
+    out = _Output(proc)
+    clients = []
+    try:
+        _wait(lambda: _get(f"http://127.0.0.1:{port}/healthz"), 60, "/healthz", out)
+        workers = _wait(lambda: len(_children(proc.pid)) == 2 and _children(proc.pid), 10, "two workers", out)
+        for _ in range(16):
+            clients.append(socket.create_connection(("127.0.0.1", port), timeout=10))
+        for client in clients:
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for client in clients:
+            assert client.recv(65536).startswith(b"HTTP/1.1 200")
+        held = [_connections_of(pid, port) for pid in workers]
+        assert sum(held) == 16 and min(held) >= 2, held
+    finally:
+        for client in clients:
+            client.close()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_serve_reports_a_taken_port(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _gongzhi("serve", "--port", str(port), tmp_path=tmp_path)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert str(port) in output and "--port" in output and "Traceback" not in output
 
 
 @pytest.mark.django_db(transaction=True)  # the worker closes connections between tasks, as it should
@@ -205,7 +297,8 @@ def test_worker_takes_db_worker_options():
 
 
 @pytest.mark.parametrize(
-    "name, option", [("demo", "--port"), ("serve", "--threads"), ("worker", "--max-tasks"), ("createadmin", "--username")]
+    "name, option", [("demo", "--port"), ("serve", "--threads"), ("serve", "--workers"), ("worker", "--max-tasks"),
+                     ("createadmin", "--username")]
 )
 def test_help_texts(name, option):
     from django.core.management import get_commands

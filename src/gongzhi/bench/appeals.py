@@ -105,6 +105,8 @@ def run(*, appeals: int, residents: int, runs: int, rebuild: bool, markdown: str
     try:
         _actions(record, runs, grid, county_user, community_user, grid_user)
         _list_page(record, runs, root, town, community, county_user, town_user, community_user, grid_user)
+        _api_list(record, runs, county_user, town_user, grid_user)
+        _base_cost(record, runs, town_user)
         _figures(record, runs, root, town, community, grid, county_user)
     finally:
         _remove_filed(log)
@@ -208,6 +210,43 @@ def _list_page(record, runs, root, town, community, county_user, town_user, comm
     counts.append(timing.queries)
     record("appeal list: subdistrict staff, page 201 (keyset)", "list", timing,
            f"queries per page: {min(counts)}-{max(counts)}")
+
+
+def _api_list(record, runs, county_user, town_user, grid_user):
+    """The API's list (``GET /api/v1/appeals?limit=25``) as each kind of user, with a bearer token as scripts
+    and the mobile app send it; the tokens are revoked afterwards."""
+    from gongzhi.accounts.actions import token_create, token_revoke
+
+    url = "/api/v1/appeals"
+    cases = [("county admin", county_user), ("subdistrict staff", town_user), ("grid worker", grid_user)]
+    made, fns, rows = [], [], []
+    try:
+        for _label, user in cases:
+            token, raw = token_create(user=user, name="gongzhi bench appeals")
+            made.append((token, user))
+            client = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {raw}")
+            rows.append(len(_get(client, url, {"limit": 25}).json()["items"]))
+            fns.append(lambda c=client: _get(c, url, {"limit": 25}))
+        for (label, _user), n, timing in zip(cases, rows, _interleaved_ms(fns, runs)):
+            record(f"API appeal list (?limit=25, token): {label}", "list", timing, f"{n} rows")
+    finally:
+        for token, user in made:
+            token_revoke(token=token, by=user)
+
+
+def _base_cost(record, runs, user):
+    """What every authenticated page pays before its own work (the middleware, the session, the user with their
+    roles), and that plus the layout (header and menu), through two views of ``bench.baseline``."""
+    from django.test import override_settings
+
+    with override_settings(ROOT_URLCONF="gongzhi.bench.baseline"):
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(user)
+        cases = [("session and user with roles through the middleware (empty answer)", "/__bench__/user/"),
+                 ("that and the layout (header, menu), no content", "/__bench__/layout/")]
+        fns = [lambda u=u: _get(client, u, {}) for _label, u in cases]
+        for (label, _url), timing in zip(cases, _interleaved_ms(fns, runs)):
+            record(f"base of any page, subdistrict staff: {label}", None, timing)
 
 
 def _figures(record, runs, root, town, community, grid, county_user):

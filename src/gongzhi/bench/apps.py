@@ -11,3 +11,4 @@ class BenchConfig(AppConfig):
 
         parts.bench_suite("registry", "gongzhi.bench.registry")
         parts.bench_suite("appeals", "gongzhi.bench.appeals")
+        parts.bench_suite("load", "gongzhi.bench.load")

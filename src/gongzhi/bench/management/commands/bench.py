@@ -11,7 +11,8 @@ from gongzhi.core import parts
 class Command(BaseCommand):
     help = ("Benchmarks: `gongzhi bench SUITE --help` for a suite's options. `registry` builds 1,000,000 residents "
             "(once) and measures list, search and import; `appeals` adds 1,000,000 appeals (once) and measures "
-            "filing, dispatch, accept, the appeal list, the rates, the dashboard and the deadline sweep.")
+            "filing, dispatch, accept, the appeal list (page and API), the rates, the dashboard and the deadline sweep; "
+            "`load` runs `gongzhi serve` on that data and measures it under 16 and 64 concurrent clients.")
 
     def add_arguments(self, parser):
         suites = parts.bench_suites()

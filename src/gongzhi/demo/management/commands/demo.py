@@ -83,6 +83,9 @@ class Command(BaseCommand):
     def handle(self, *args, host, port, threads, seed, no_scheduler=False, **options):
         self.run_scheduler = not no_scheduler
         scale = _scale()
+        # One in-process waitress server, not gunicorn's workers as `gongzhi serve`: the demo is SQLite (one
+        # writer at a time, so more processes buy little), runs on Windows too, and binds the port before the
+        # slow loading so that a taken port fails at once, then serves from the process that loaded the data.
         with stop_signals():
             server = open_server(host, port, threads)  # a taken port fails here, before the slow work
             worker = None
