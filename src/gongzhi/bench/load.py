@@ -34,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -407,6 +408,29 @@ async def _run(host: str, port: int, make: Callable[[int, int], bytes], expect: 
         _close(slot)
 
 
+def _run_loop(coroutine) -> None:
+    """Run the clients' event loop; in a thread of its own when this thread already runs one (a caller such as
+    Playwright's sync API keeps a loop running), since asyncio allows one running loop per thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coroutine)
+        return
+    failure: list[BaseException] = []
+
+    def run():
+        try:
+            asyncio.run(coroutine)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="gongzhi-load-clients")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
 def generate(host: str, port: int, case: str, make: Callable[[int, int], bytes], expect: int, *, clients: int,
              total: int, seconds: float, warmup: int = 2, server: Server | None = None) -> Result:
     """Send ``total`` requests (at most ``seconds`` long) from ``clients`` concurrent keep-alive connections;
@@ -415,7 +439,7 @@ def generate(host: str, port: int, case: str, make: Callable[[int, int], bytes],
     cpu_before = server.cpu_seconds() if server else {}
     own_before = os.times()
     with DatabaseCpu() as database:
-        asyncio.run(_run(host, port, make, expect, clients, total, seconds, warmup, result))
+        _run_loop(_run(host, port, make, expect, clients, total, seconds, warmup, result))
     own_after = os.times()
     result.database_cpu = database.seconds
     result.client_cpu = (own_after.user + own_after.system) - (own_before.user + own_before.system)
