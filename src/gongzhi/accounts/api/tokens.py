@@ -10,8 +10,8 @@ from ninja.responses import Status
 
 from gongzhi.core.api import Id, Page, errors
 
-from . import actions, selectors
-from .schemas import LockedOutError, TokenCreatedOut, TokenObtainIn, TokenOut
+from .. import actions, selectors
+from ..schemas import LockedOutError, TokenCreatedOut, TokenObtainIn, TokenOut
 
 router = Router(tags=["auth"])
 

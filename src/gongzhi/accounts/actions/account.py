@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from gongzhi.core import audit
 from gongzhi.core.api import TokenRefused
 
-from . import policies, selectors
-from .models import ApiToken, RoleAssignment, User
+from .. import policies, selectors
+from ..models import ApiToken, RoleAssignment, User
 
 
 def token_expiry(days: int | None) -> dt.datetime | None:

@@ -14,8 +14,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import actions, policies, selectors
-from .forms import LockLiftForm, LoginForm, ThrottledPasswordChangeForm, TokenCreateForm
+from .. import actions, policies, selectors
+from ..forms import LockLiftForm, LoginForm, ThrottledPasswordChangeForm, TokenCreateForm
 from gongzhi.orgs.permissions import Perm
 
 TOKENS_PER_PAGE = 50
