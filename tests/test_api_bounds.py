@@ -187,11 +187,14 @@ def test_every_paged_list_counts_a_capped_number_of_rows(tree, cats, admin):
 
 
 def test_the_appeals_list_does_not_join_residents_to_count(tree, cats, admin):
+    """The list's page and its count are one statement (``appeals.selectors.listing``); what it counts (the ``found``
+    part) reads the appeals alone, capped, whatever the filters."""
     file_for(tree, cats)
     for params in ({}, {"status": "submitted"}, {"queue": "mine"}, {"q": "垃圾"}):
-        (count,) = _count_queries(admin, API + "/appeals", params)
-        assert "JOIN" not in count.upper(), (params, count)
-        assert re.search(rf"\bLIMIT {core_api.COUNT_CAP + 1}\b", count), count
+        (statement,) = _count_queries(admin, API + "/appeals", params)
+        found = statement.split("), page AS (")[0]
+        assert found.upper().startswith("WITH FOUND AS (") and "JOIN" not in found.upper(), (params, statement)
+        assert re.search(rf"\bLIMIT {core_api.COUNT_CAP + 1}\b", found), statement
 
 
 @pytest.mark.parametrize("raw", ["1" + "0" * 400, '"nan"', '"inf"', '"1e999"', '"1e400"'])
@@ -265,3 +268,24 @@ def test_a_value_nested_too_deeply_is_422(tree, cats, admin, depth):
         tree.grid_a1.pk, "[" * depth + "]" * depth)
     refused(admin.post(f"{API}/appeals", body, content_type="application/json"), "body", "payload", "attributes")
     assert not Appeal.objects.exists()
+
+
+def test_the_appeals_list_pages_by_offset_past_its_count_cap(tree, cats, admin, monkeypatch):
+    """Offsets walk the list in its one order (newest first), also past where the count stops."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from gongzhi.appeals import api as appeals_api
+
+    start = timezone.now() - dt.timedelta(hours=1)
+    filed = [file_for(tree, cats, title=f"第{i}件", submitted_at=start + dt.timedelta(minutes=i)) for i in range(7)]
+    newest_first = [a.number for a in reversed(filed)]
+    monkeypatch.setattr(appeals_api, "COUNT_CAP", 3)
+    seen = []
+    for offset in (0, 2, 4, 6):
+        body = admin.get(API + "/appeals", {"limit": 2, "offset": offset}).json()
+        assert (body["count"], body["count_capped"]) == (3, True)
+        seen += [item["number"] for item in body["items"]]
+    assert seen == newest_first
+    assert admin.get(API + "/appeals", {"limit": 2, "offset": 8}).json()["items"] == []

@@ -251,7 +251,9 @@ def test_list_shows_what_the_user_sees_outside_their_area(as_role, tree, cats):
     response = client.get(url + next_url.replace("&amp;", "&"))
     pages.append(numbers(response))
     assert [n for p in pages for n in p] == expected and "35 appeals" in text(response)
-    assert set(numbers(client.get(url, {"q": "九襄镇"}))) == {a.number for a in seen[30:]}
+    # words find what the user sees whole, not an appeal they only follow (its public part masks numbers)
+    assert set(numbers(client.get(url, {"q": "九襄镇"}))) == {a.number for a in seen[30:] if a != followed}
+    assert numbers(client.get(url, {"q": followed.number})) == [followed.number]
     assert numbers(client.get(url, {"status": "dispatched"})) == [handled.number]
     # an area inside their own: all of it and nothing placed elsewhere, in the same order
     response = client.get(url, {"node": tree.comm_a.pk})
@@ -627,3 +629,34 @@ def test_queues(as_role, tree, cats):
     assert handler.get(reverse("appeals:queue", args=["dispatch"])).status_code == 403
     assert as_role(Role.PARTY_SECRETARY).get(reverse("appeals:queues")).status_code == 403
     assert staff.get(reverse("appeals:queue", args=["nonsense"])).status_code == 404
+
+
+def test_the_page_and_the_api_list_the_same_rows_and_mask_what_is_only_followed(as_role, tree, cats):
+    """The staff list and ``GET /api/v1/appeals`` read one selector: for each filter both give the same appeals in
+    the same order; an appeal the staff member only follows (outside their work) shows its public part in both,
+    the phone number in its title masked, and words of its text do not find it."""
+    from gongzhi.appeals.models import AppealFollower
+
+    staff = tree.users[Role.COMMUNITY_STAFF]  # 城东社区
+    start = timezone.now() - dt.timedelta(days=1)
+    for i in range(6):
+        file(tree, cats, title=f"区内问题{i}", submitted_at=start + dt.timedelta(minutes=i))
+    elsewhere = file(tree, cats, by=tree.users[Role.COUNTY_ADMIN], reporter=tree.resident_b,
+                     title="电话13912345678请回电", description="九襄镇的问题，电话13912345678",
+                     submitted_at=start + dt.timedelta(minutes=30))
+    AppealFollower.objects.create(appeal=elsewhere, user=staff)
+    client = as_role(staff)
+    url = reverse("appeals:list")
+    for page_params, api_params in (({}, {}), ({"status": "submitted"}, {"status": "submitted"}),
+                                    ({"q": "区内"}, {"q": "区内"}), ({"q": "1391234"}, {"q": "1391234"})):
+        page = numbers(client.get(url, page_params))
+        api = [item["number"] for item in client.get("/api/v1/appeals", api_params).json()["items"]]
+        assert page == api, (page_params, page, api)
+    listed = text(client.get(url))
+    assert "12345678" not in listed and "电话139********请回电" in listed
+    item = next(i for i in client.get("/api/v1/appeals").json()["items"] if i["number"] == elsewhere.number)
+    assert item["title"] == "电话139********请回电" and "12345678" not in item["address"]
+    assert numbers(client.get(url, {"q": "1391234"})) == []
+    # its reporter's staff see it whole
+    county = as_role(Role.COUNTY_ADMIN)
+    assert "13912345678" in text(county.get(url))

@@ -2,7 +2,13 @@
 request from a few concurrent clients, reports the figures beside the targets, stops the server and removes
 what it made; and it never runs against anything but this machine's loopback interface."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -68,3 +74,34 @@ def test_load_suite_at_a_tiny_size(tree, tmp_path):
     assert not Appeal.objects.filter(title__startswith=MARK).exists()
     assert not ApiToken.objects.filter(name="gongzhi bench load", revoked_at=None).exists()
     assert any("stopped (exit code 0)" in line for line in lines)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_server_ends_when_the_benchmark_is_killed(tmp_path):
+    """A benchmark killed outright (SIGKILL, a CI timeout) leaves no server behind: the server's process is
+    started with ``_die_with_parent``, so it is sent SIGTERM when its parent dies."""
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "from gongzhi.bench.load import _die_with_parent\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'], preexec_fn=_die_with_parent)\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        # a dead child not yet reaped by init still answers; /proc tells a zombie apart
+        state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] if Path(f"/proc/{child}").exists() else "Z"
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the server outlived the benchmark that started it")

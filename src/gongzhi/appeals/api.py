@@ -4,32 +4,28 @@ A refused transition (wrong state, already done by someone else) answers 409 wit
 permission the caller lacks 403; an appeal outside the caller's view 404, like a missing one.
 """
 
-import datetime as dt
 from types import SimpleNamespace
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 from ninja.pagination import paginate
 from ninja.responses import Status as HttpStatus
 
 from gongzhi.appeals.permissions import Perm
-from gongzhi.core.api import LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, Id, Page, errors
-from gongzhi.core.scoping import under
-from gongzhi.core.workdays import day_start
+from gongzhi.core.api import COUNT_CAP, LIST_ERRORS, READ_ERRORS, WRITE_ERRORS, Id, Page, errors
 from gongzhi.orgs import selectors as org_selectors
 
 from . import actions, policies, public, routing, selectors
+from .selectors import listing
 from .actions import ACTION_LABELS, TransitionError
-from .models import Appeal, AppealRequest, Category, Channel
+from .models import Appeal, AppealRequest, Channel
 from .schemas import (
     AppealDetailOut,
     AppealFileIn,
     AppealFilterIn,
-    AppealOut,
+    PagedAppealOut,
     CategoryOut,
     DecideIn,
     DispatchIn,
@@ -49,36 +45,6 @@ TRANSITION_ERRORS = {**WRITE_ERRORS, **errors(409)}
 
 # --- reading ------------------------------------------------------------------------------------------
 
-
-def _filter_node(qs, user, node_id: int | None):
-    """Missing or out of scope both mean "nothing there": the list comes back empty either way."""
-    if node_id is None:
-        return qs
-    try:
-        node = org_selectors.node_get(user, node_id)
-    except Http404:
-        return qs.none()
-    return qs.filter(under(node.path))
-
-
-def _category_ids(code: str) -> set[int]:
-    """The category and everything below it."""
-    parents = dict(Category.objects.values_list("pk", "parent_id"))
-    codes = dict(Category.objects.values_list("code", "pk"))
-    top = codes.get(code)
-    if top is None:
-        return set()
-    found = {top}
-    grew = True
-    while grew:
-        more = {pk for pk, parent in parents.items() if parent in found} - found
-        found |= more
-        grew = bool(more)
-    return found
-
-
-
-_QUEUES = {"dispatch": selectors.to_dispatch, "handle": selectors.to_handle, "verify": selectors.to_verify}
 
 
 def _is_staff(user) -> bool:
@@ -100,7 +66,7 @@ def _allowed(user, appeal: Appeal, requests) -> list[str]:
     return out
 
 
-# Detail fields computed here or by AppealOut's resolvers rather than read off the model.
+# Detail fields computed here rather than read off the model.
 _DETAIL_OWN = {"category", "category_name", "node_name", "handler_name", "reporter_phone", "filed_by", "client",
                "accepted_by", "events", "requests", "allowed"}
 
@@ -124,13 +90,13 @@ def _detail(user, appeal: Appeal) -> SimpleNamespace:
     staff = _is_staff(user) and whole  # staff who only follow this one see what a resident follower sees
     events = appeal.events.all() if staff else appeal.events.filter(public=True)
     requests = list(appeal.requests.select_related("requested_by").order_by("requested_at", "id"))
-    # A namespace rather than a dict: AppealOut's resolvers read category, node and handler from it.
     fields = {f: getattr(appeal, f) for f in AppealDetailOut.model_fields if f not in _DETAIL_OWN}
     if not whole:
         fields.update(_public_fields(appeal))
     return SimpleNamespace(
-        **fields, category=appeal.category, node=appeal.node, handler_unit=appeal.handler_unit,
-        handler_node=appeal.handler_node, reporter_phone=appeal.reporter_phone_masked if whole else "",
+        **fields, category=appeal.category.code, category_name=appeal.category.name, node_name=appeal.node.name,
+        handler_name=(appeal.handler_unit or appeal.handler_node).name if appeal.handler_unit_id or appeal.handler_node_id
+        else "", reporter_phone=appeal.reporter_phone_masked if whole else "",
         filed_by=str(appeal.filed_by) if appeal.filed_by_id and whole else "",
         client=appeal.client.name if appeal.client_id else "",
         accepted_by=str(appeal.accepted_by) if appeal.accepted_by_id and whole else "",
@@ -166,38 +132,31 @@ def category_list(request):
     return out
 
 
-@router.get("/appeals", response={200: list[AppealOut], **LIST_ERRORS}, summary="List appeals")
-@paginate(Page)
-def appeal_list(request, filters: Query[AppealFilterIn]):
-    """Appeals you may see (your area, dispatched to you, or your own), newest first, with filters."""
+@router.get("/appeals", response={200: PagedAppealOut, **LIST_ERRORS}, summary="List appeals")
+def appeal_list(request, filters: Query[AppealFilterIn], paging: Query[Page.Input]):
+    """Appeals you may see (your area, dispatched to you, or your own), newest first, with filters.
+
+    The same rows, in the same order, as the staff list page. An appeal you only follow shows its public part
+    (phone and ID numbers in the title masked) and is not found by words of its text, only by its number."""
     user = request.auth
-    if filters.queue == "mine":
-        qs = selectors.mine(user).select_related("node", "handler_node", "handler_unit")
-    elif filters.queue:
-        qs = _QUEUES[filters.queue](user)
-    else:
-        # The indexable form: the user's own appeals as subqueries, not a join of every appeal to its reporter.
-        qs = selectors.appeals(user, indexable=True)
-    if filters.status:
-        qs = qs.filter(status=filters.status)
-    if filters.due_state:
-        qs = qs.filter(due_state=filters.due_state)
-    if filters.category:
-        qs = qs.filter(category_id__in=_category_ids(filters.category))
-    qs = _filter_node(qs, user, filters.node)
-    if filters.handler_node is not None:
-        qs = qs.filter(handler_node_id=filters.handler_node)
-    if filters.handler_unit is not None:
-        qs = qs.filter(handler_unit_id=filters.handler_unit)
-    if filters.date_from:
-        qs = qs.filter(submitted_at__gte=day_start(filters.date_from))
-    if filters.date_to:
-        qs = qs.filter(submitted_at__lt=day_start(filters.date_to + dt.timedelta(days=1)))
-    qs = selectors.with_follower_only(qs, user)
-    if q := filters.q.strip():
-        # Words of an appeal one only follows are not searched: a search would tell the masked digits one by one.
-        qs = qs.filter(Q(number=q) | Q(Q(title__icontains=q) | Q(description__icontains=q), follower_only=False))
-    return qs.order_by("-submitted_at", "-id")
+    empty = {"items": [], "count": 0, "count_capped": False}
+    try:
+        node = org_selectors.node_get(user, filters.node) if filters.node is not None else None
+    except Http404:  # missing or out of scope: "nothing there", the list comes back empty either way
+        return empty
+    query = listing.ListQuery(
+        queue=filters.queue or "", node=node, handler_node_id=filters.handler_node,
+        handler_unit_id=filters.handler_unit, status=filters.status or "", due_state=filters.due_state or "",
+        category_ids=listing.category_subtree(code=filters.category) if filters.category else None,
+        date_from=filters.date_from, date_to=filters.date_to, text=filters.q,
+    )
+    found = listing.page(user, query, fields=listing.API_FIELDS, size=paging.limit, offset=paging.offset,
+                         cap=COUNT_CAP)
+    codes, names = listing.category_codes(), listing.category_names()
+    for row in found.rows:
+        row.id, row.category, row.category_name = row.pk, codes.get(row.category_id, ""), names.get(row.category_id, "")
+    count, capped = found.count(COUNT_CAP)
+    return {"items": found.rows, "count": count, "count_capped": capped}
 
 
 @router.get("/appeals/{appeal_id}", response={200: AppealDetailOut, **READ_ERRORS}, summary="One appeal")

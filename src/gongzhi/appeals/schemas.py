@@ -7,10 +7,9 @@ from typing import Any, Literal
 
 from ninja import Field, Schema
 
-from gongzhi.core.api import Day, Id, InSchema, Text
+from gongzhi.core.api import COUNT_CAP, Day, Id, InSchema, Text
 from gongzhi.core.text import Line, Block
 
-from . import policies, public
 from .models import Channel, DueState, Satisfaction, Status, TimeUnit
 
 # Literal (not Enum) types: the committed OpenAPI file then lists plain values inline.
@@ -76,13 +75,9 @@ class AppealFilterIn(InSchema):
     q: Line = Field("", max_length=50, description="The appeal number, or words of the title or description.")
 
 
-def _public_part(obj, context) -> bool:
-    """A list row the caller only follows (``selectors.with_follower_only``) and does not see through their work:
-    its public part (``policies.sees_whole``). The detail comes already made public (``api._detail``)."""
-    return bool(getattr(obj, "follower_only", False)) and not policies.staff_sees(context["request"].auth, obj)
-
-
 class AppealOut(Schema):
+    """An appeal as lists show it; one you only follow shows its public part (phone and ID numbers masked)."""
+
     id: int
     number: str = Field(description="The number residents quote; also the Open311 service_request_id.")
     title: str = Field(description="As typed; phone and ID numbers masked in an appeal you only follow.")
@@ -111,31 +106,6 @@ class AppealOut(Schema):
     reopen_count: int
     supervise_count: int
     extension_count: int
-
-    @staticmethod
-    def resolve_title(obj, context) -> str:
-        return public.title(obj) if _public_part(obj, context) else obj.title
-
-    @staticmethod
-    def resolve_address(obj, context) -> str:
-        return public.address(obj, obj.node.name) if _public_part(obj, context) else obj.address
-
-    @staticmethod
-    def resolve_category(obj) -> str:
-        return obj.category.code
-
-    @staticmethod
-    def resolve_category_name(obj) -> str:
-        return obj.category.name
-
-    @staticmethod
-    def resolve_node_name(obj) -> str:
-        return obj.node.name
-
-    @staticmethod
-    def resolve_handler_name(obj) -> str:
-        handler = obj.handler_unit or obj.handler_node
-        return handler.name if handler is not None else ""
 
 
 class EventOut(Schema):
@@ -271,3 +241,11 @@ class SuperviseIn(InSchema):
 class MergeIn(InSchema):
     into_id: Id = Field(description="The main appeal this one duplicates.")
     note: Block = Field("", max_length=500)
+
+
+class PagedAppealOut(Schema):
+    """A page of appeals, as every paged list answers."""
+
+    items: list[AppealOut]
+    count: int = Field(description=f"How many items match, counted up to {COUNT_CAP:,}.")
+    count_capped: bool = Field(description=f"True when more than {COUNT_CAP:,} items match: `count` stopped there.")

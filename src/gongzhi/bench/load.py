@@ -183,6 +183,20 @@ class DatabaseCpu:
         return sum(cpu - self.first.get(pid, 0.0) for pid, cpu in self.last.items())
 
 
+def _die_with_parent() -> None:
+    """In the server's process before it starts (Linux): SIGTERM when the benchmark's process dies, however it
+    dies (killed with SIGKILL, a timeout in CI), so no server is left holding the port and the database."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 class Server:
     """``gongzhi serve`` in a process group of its own; ``stop()`` ends it (SIGTERM, then SIGKILL to the group)."""
 
@@ -199,7 +213,7 @@ class Server:
         }
         self.output = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=os.name == "posix")
+                                     start_new_session=os.name == "posix", preexec_fn=_die_with_parent)
 
     @property
     def base(self) -> str:

@@ -18,7 +18,7 @@ router = Router(tags=["auth"])
 
 @router.post(
     "/token", auth=None, response={201: TokenCreatedOut, **errors(400, 401, 422), 429: LockedOutError},
-    summary="Obtain a bearer token",
+    summary="Obtain a bearer token", operation_id="gongzhi_accounts_api_token_obtain",
 )
 def token_obtain(request, payload: TokenObtainIn, response: HttpResponse):
     """Exchange a username and password for a token that works for `expires_in_days`.
@@ -41,14 +41,16 @@ def token_obtain(request, payload: TokenObtainIn, response: HttpResponse):
                         "expires_at": token.expires_at})
 
 
-@router.get("/tokens", response={200: list[TokenOut], **errors(401, 422)}, summary="List your tokens")
+@router.get("/tokens", response={200: list[TokenOut], **errors(401, 422)}, summary="List your tokens",
+            operation_id="gongzhi_accounts_api_token_list")
 @paginate(Page)
 def token_list(request):
     """Your own tokens, newest first, active, expired and revoked; never the secret."""
     return selectors.own_tokens(request.auth)
 
 
-@router.delete("/tokens/{token_id}", response={204: None, **errors(401, 403, 404, 422)}, summary="Revoke a token")
+@router.delete("/tokens/{token_id}", response={204: None, **errors(401, 403, 404, 422)}, summary="Revoke a token",
+               operation_id="gongzhi_accounts_api_token_revoke")
 def token_revoke(request, token_id: Id):
     """Revoke one of your tokens; it answers 401 from then on. Someone else's token id answers 404."""
     token = selectors.own_tokens(request.auth).filter(pk=token_id).first()

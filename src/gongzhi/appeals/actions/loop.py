@@ -514,12 +514,9 @@ def extension_request(*, appeal: Appeal, by, days: int, reason: str) -> AppealRe
     return req
 
 
-@transaction.atomic
-def extension_decide(*, request: AppealRequest, by, approve: bool, note: str = "") -> AppealRequest:
-    appeal = request.appeal
-    policies.require(by, appeal, "extension_decide", request=request)
-    if approve:
-        _check(appeal, "extension_approve")
+def _mark_decided(request: AppealRequest, *, by, approve: bool, note: str) -> None:
+    """Decide a pending request once: of two deciding at once, the second is refused (the row's state is the
+    condition of the update, so no lock is needed)."""
     updated = AppealRequest.objects.filter(pk=request.pk, state=AppealRequest.State.PENDING).update(
         state=AppealRequest.State.APPROVED if approve else AppealRequest.State.REJECTED,
         decided_by=by, decided_at=_now(), decision_note=note,
@@ -527,6 +524,15 @@ def extension_decide(*, request: AppealRequest, by, approve: bool, note: str = "
     if not updated:
         raise TransitionError(_("This request has been decided already."))
     request.refresh_from_db()
+
+
+@transaction.atomic
+def extension_decide(*, request: AppealRequest, by, approve: bool, note: str = "") -> AppealRequest:
+    appeal = request.appeal
+    policies.require(by, appeal, "extension_decide", request=request)
+    if approve:
+        _check(appeal, "extension_approve")
+    _mark_decided(request, by=by, approve=approve, note=note)
     if approve:
         from gongzhi.core import workdays
 
@@ -567,13 +573,7 @@ def void_decide(*, request: AppealRequest, by, approve: bool, note: str = "") ->
     policies.require(by, appeal, "void_decide", request=request)
     if approve:
         _check(appeal, "void")
-    updated = AppealRequest.objects.filter(pk=request.pk, state=AppealRequest.State.PENDING).update(
-        state=AppealRequest.State.APPROVED if approve else AppealRequest.State.REJECTED,
-        decided_by=by, decided_at=_now(), decision_note=note,
-    )
-    if not updated:
-        raise TransitionError(_("This request has been decided already."))
-    request.refresh_from_db()
+    _mark_decided(request, by=by, approve=approve, note=note)
     before = appeal.status
     if approve:
         _move(appeal, "void", Status.VOIDED, closed_at=_now())

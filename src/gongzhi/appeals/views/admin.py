@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -120,11 +120,7 @@ def _category_choices(exclude: Category | None = None) -> list[tuple[int, str]]:
 def category_edit(request, pk=None):
     user = request.user
     _need_admin(user)
-    category = None
-    if pk is not None:
-        category = Category.objects.filter(pk=pk).first()
-        if category is None:
-            raise Http404("not found")
+    category = get_object_or_404(Category, pk=pk) if pk is not None else None
     choices = {
         "parents": _category_choices(exclude=category),
         "policies": list(DeadlinePolicy.objects.values_list("pk", "name")),
@@ -172,11 +168,7 @@ def policies_list(request):
 def policy_edit(request, pk=None):
     user = request.user
     _need_admin(user)
-    policy = None
-    if pk is not None:
-        policy = DeadlinePolicy.objects.filter(pk=pk).first()
-        if policy is None:
-            raise Http404("not found")
+    policy = get_object_or_404(DeadlinePolicy, pk=pk) if pk is not None else None
     # A copy for the form: a ModelForm writes the cleaned values onto its instance, the action saves.
     form = PolicyForm(request.POST or None, instance=DeadlinePolicy.objects.get(pk=pk) if policy else None)
     if request.method == "POST" and form.is_valid():

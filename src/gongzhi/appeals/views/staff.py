@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from functools import reduce
 from html import escape
-from operator import or_
 from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import EmptyResultSet, PermissionDenied, ValidationError
-from django.db import connection
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from gongzhi.core.workdays import day_start
 from gongzhi.appeals.permissions import Perm
-from gongzhi.core.access import ROLE_PERMS
 from gongzhi.core import pages
 from gongzhi.core import process_cache
-from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import NodeKind, OrgNode, Unit
 
 from .. import actions, policies, routing, selectors
+from ..selectors import listing
+from ..selectors.listing import place_label, spans_communities  # noqa: F401  (the queue pages label rows too)
 from ..actions import ACTION_LABELS, TransitionError
 from ..forms import (
     AppealFilterForm,
@@ -92,167 +85,7 @@ def _category_tree(categories: list[Category]) -> list[dict]:
     return out
 
 
-def _descendants(categories: list[Category], root_id: int) -> set[int]:
-    ids, grew = {root_id}, True
-    while grew:
-        grew = False
-        for c in categories:
-            if c.parent_id in ids and c.pk not in ids:
-                ids.add(c.pk)
-                grew = True
-    return ids
-
-
 # --- the list -----------------------------------------------------------------------------------
-
-
-def _first(parts, n: int, order: tuple[str, ...]):
-    """The first ``n`` rows in ``order`` of the union of ``parts`` (querysets of disjoint rows): each part
-    ordered and cut on its own, so each walks its own index, then merged (a UNION ALL of the parts)."""
-    parts = [p.order_by(*order)[:n] for p in parts]
-    if len(parts) == 1:
-        return parts[0]
-    return parts[0].union(*parts[1:], all=True).order_by(*order)[:n]
-
-
-def _keyset_page(parts, *, after=None, before=None, size=PAGE_SIZE):
-    """Newest first in (submitted_at, id) order, the order of the list's indexes, so a late page costs what
-    the first does: no OFFSET. ``submitted_at <= t`` bounds the scan; the OR breaks ties. ``parts``:
-    querysets of ``LIST_FIELDS`` values of disjoint rows (``selectors.visibility_arms``), taken together.
-
-    Returns (rows, has_prev, has_next, total): the rows as ``_list_rows`` makes them, and the total of the
-    parts counted up to ``COUNT_CAP + 1``. The page, the names it shows and the count are one query.
-
-    What is counted (``found``: the ids and times of the newest ``COUNT_CAP + 1`` rows of the parts, read
-    from the index where it holds them) also holds the first page, so the first page is not looked for
-    twice: its rows are the newest of ``found``, and only those are read from the table. A later page walks
-    from its cursor on its own."""
-    try:
-        found_sql, found_params = _count_query(parts, "submitted_at").query.sql_with_params()
-        if before or after:
-            page_sql, page_params = _walk(parts, after=after, before=before, size=size).query.sql_with_params()
-        else:
-            page_sql, page_params = _newest_found(size + 1), ()
-    except EmptyResultSet:
-        return [], False, False, 0
-    direction = "ASC" if before else "DESC"
-    unit = connection.ops.quote_name(Unit._meta.db_table)
-    place_sql, place_params = _node_line_sql("page.node_id")
-    who_sql, who_params = _node_line_sql("COALESCE(page.handler_node_id, page.owner_node_id)")
-    sql = (
-        f"WITH found AS ({found_sql}), page AS ({page_sql}) SELECT page.*, {place_sql}, {who_sql}, "
-        f"(SELECT u.name FROM {unit} u WHERE u.id = page.handler_unit_id), "
-        f"(SELECT COUNT(*) FROM found) "
-        f"FROM page ORDER BY page.submitted_at {direction}, page.id {direction}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (*found_params, *page_params, *place_params, *who_params))
-        values = cursor.fetchall()
-    if before:
-        has_prev, values = len(values) > size, values[:size][::-1]
-        has_next = True
-    else:
-        has_next, values = len(values) > size, values[:size]
-        has_prev = after is not None
-    if values:
-        total = values[0][-1]
-    elif after or before:  # a stale cursor past the end: the rows are gone, the count is not
-        total = _count_query(parts).count()
-    else:
-        total = 0
-    return values, has_prev, has_next, total
-
-
-_SEP = "\x1f"  # between the names of a node's line in one column (no name holds a control character)
-
-
-def _node_line_sql(node_id: str) -> tuple[str, list]:
-    """A scalar subquery naming the node ``node_id`` with its line, "kind␟community␟grid␟name" (``place_label``
-    reads it): the parent and grandparent are looked up by path, only for grids and micro-grids."""
-    node = connection.ops.quote_name(OrgNode._meta.db_table)
-    step = OrgNode.steplen
-    grid, micro = NodeKind.GRID.value, NodeKind.MICRO_GRID.value
-
-    def up(levels):  # the path ``levels`` steps up; never a negative length, which PostgreSQL refuses
-        cut = step * levels
-        return f"SUBSTR(n.path, 1, CASE WHEN LENGTH(n.path) > {cut} THEN LENGTH(n.path) - {cut} ELSE 0 END)"
-
-    sql = (
-        f"(SELECT n.kind || %s || COALESCE(CASE WHEN n.kind = '{micro}' THEN g.name ELSE p.name END, '') || %s "
-        f"|| COALESCE(CASE WHEN n.kind = '{micro}' THEN p.name END, '') || %s || n.name FROM {node} n "
-        f"LEFT JOIN {node} p ON n.kind IN ('{grid}', '{micro}') AND p.path = {up(1)} "
-        f"LEFT JOIN {node} g ON n.kind = '{micro}' AND g.path = {up(2)} "
-        f"WHERE n.id = {node_id})"
-    )
-    return sql, [_SEP, _SEP, _SEP]
-
-
-def place_label(kind: str, name: str, community: str = "", grid: str = "", *, communities: bool = False) -> str:
-    """A node as a reader tells it from its namesakes: a micro-grid with its grid ("第一网格 · 第一微网格"),
-    and a grid or micro-grid with its community too when the reader's area spans several communities."""
-    if kind not in (NodeKind.GRID, NodeKind.MICRO_GRID):
-        return name
-    parts = ([community] if communities and community else []) + ([grid] if grid else []) + [name]
-    return " · ".join(parts)
-
-
-def _line_label(value, communities: bool) -> str:
-    """``place_label`` of a column made by ``_node_line_sql``."""
-    if not value:
-        return ""
-    kind, community, grid, name = (str(value).split(_SEP, 3) + ["", "", ""])[:4]
-    return place_label(kind, name, community, grid, communities=communities)
-
-
-def spans_communities(user) -> bool:
-    """Whether the appeals the user sees may lie in more than one community: an area above a community,
-    areas in two communities, or a unit's appeals (dispatched from anywhere)."""
-    seen = set()
-    for a in user.active_assignments:
-        if a.unit_id:
-            return True
-        if Perm.APPEALS_VIEW not in ROLE_PERMS.get(a.role, ()):
-            continue
-        kind = a.node.kind
-        if kind in (NodeKind.COUNTY, NodeKind.SUBDISTRICT):
-            return True
-        up = {NodeKind.GRID: 1, NodeKind.MICRO_GRID: 2}.get(kind, 0) * OrgNode.steplen
-        seen.add(a.org_path[:len(a.org_path) - up])
-    return len(seen) > 1
-
-
-def _walk(parts, *, after, before, size):
-    """The ``size + 1`` rows of ``parts`` after (older than) or before (newer than) a cursor, in walking order."""
-    if before:
-        at, pk = before
-        walk = [p.filter(submitted_at__gte=at).filter(Q(submitted_at__gt=at) | Q(id__gt=pk)) for p in parts]
-    else:
-        at, pk = after
-        walk = [p.filter(submitted_at__lte=at).filter(Q(submitted_at__lt=at) | Q(id__lt=pk)) for p in parts]
-    return _first(walk, size + 1, ("submitted_at", "id") if before else ("-submitted_at", "-id"))
-
-
-def _newest_found(n: int) -> str:
-    """SQL for the ``LIST_FIELDS`` of the newest ``n`` rows in ``found``: ordered and cut on ids and times
-    first, then only those rows read from the table."""
-    qn = connection.ops.quote_name
-    columns = ", ".join(f"a.{qn(Appeal._meta.get_field(name).column)}" for name in LIST_FIELDS)
-    return (f"SELECT {columns} FROM (SELECT id, submitted_at FROM found "
-            f"ORDER BY submitted_at DESC, id DESC LIMIT {int(n)}) newest "
-            f"JOIN {qn(Appeal._meta.db_table)} a ON a.id = newest.id")
-
-
-def _count_query(parts, *also: str):
-    """The ids of the newest ``COUNT_CAP + 1`` rows of ``parts`` (disjoint querysets): what the list counts
-    (with the columns ``also`` named)."""
-    return _first([p.values("id", *also) for p in parts], COUNT_CAP + 1, ("-submitted_at", "-id"))
-
-
-def _text_q(text: str) -> Q:
-    """An appeal number is matched exactly (an index lookup); other text inside the title or description."""
-    if text.isdigit() and len(text) >= 8:
-        return Q(number=text)
-    return Q(title__contains=text) | Q(description__contains=text)
 
 
 _ACTIVE = (Status.SUBMITTED, Status.DISPATCHED, Status.ACCEPTED)
@@ -352,131 +185,51 @@ def _rows_html(rows) -> str:
     return mark_safe("".join(out))
 
 
-# What a row of the list shows (and its cursor): nothing else is read, and rows are plain tuples made into
-# namespaces, not model instances. The category's name comes from the categories the page loads anyway, the
-# names of the places and the handler from scalar subqueries beside the page (``_keyset_page``), not from five
-# joins per row (planning those cost more than running the query).
-LIST_FIELDS = (
-    "id", "number", "title", "category_id", "channel", "status", "due_state", "node_id", "owner_node_id",
-    "handler_node_id", "handler_unit_id", "submitted_at", "response_due", "responded_on_time", "resolve_due",
-    "deadline_unconfirmed", "return_count",
-)
-
-
-def _aware(value):
-    """A timestamp read by plain SQL as the ORM would give it (SQLite hands back text or naive UTC)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value
-
-
-def _list_rows(values, categories: dict[int, str], communities: bool = False) -> list[SimpleNamespace]:
-    """The page's rows from ``_keyset_page`` (``LIST_FIELDS``, then the names of the place, of the handling or
-    first-receiving node and of the handling unit), with everything a row shows: link, labels, local times,
-    names (``category_name``, ``place``, ``handler_label``: the handling unit or node, else empty, and
-    ``owner_name``: the first receiver)."""
-    rows = []
-    n = len(LIST_FIELDS)
-    for v in values:
-        row = SimpleNamespace(pk=v[0], **dict(zip(LIST_FIELDS, v)))
-        row.submitted_at, row.resolve_due = _aware(row.submitted_at), _aware(row.resolve_due)
-        row.response_due = _aware(row.response_due)
-        place, node_line, unit_name = v[n:n + 3]
-        node_name = _line_label(node_line, communities)
-        row.category_name = categories.get(row.category_id, "")
-        row.place = _line_label(place, communities)
-        if row.handler_unit_id:
-            row.handler_label = unit_name or ""
-        elif row.handler_node_id:
-            row.handler_label = node_name or ""
-        else:
-            row.handler_label = ""
-        row.owner_name = "" if row.handler_label else node_name or ""
-        rows.append(row)
-    _row_labels(rows)
-    return rows
-
-
-def _part(q: Q):
-    """The appeals matching ``q``, its condition compiled once for the page and the count that both read it;
-    None when it matches nothing."""
-    condition = selectors.compiled(q)
-    return None if condition is None else Appeal.objects.filter(condition)
-
-
-def _category_rows() -> list[tuple]:
-    return list(Category.objects.values_list("id", "name", "parent_id"))
-
-
 @login_required
 def appeal_list(request):
+    """The scoped list with its filters: the form parsed here, the rows from ``selectors.listing``."""
     user = request.user
     pages.need(user, Perm.WORKBENCH)
     form = AppealFilterForm(request.GET or None)
     categories = [SimpleNamespace(pk=pk, name=name, parent_id=parent)  # in Category's order
-                  for pk, name, parent in process_cache.get("categories", _category_rows)]
+                  for pk, name, parent, _code in listing.category_rows()]
     data = form.cleaned_data if form.is_valid() else {}
     full_page = not request.htmx or request.htmx.history_restore_request
     handler = data.get("handler") or ""
     handler_node = int(handler[1:]) if handler.startswith("n") else None
     wanted = {pk for pk in (data.get("node"), handler_node) if pk}
     area_options, picked = org_selectors.area_nodes(user, wanted, options=full_page, selected=data.get("node"))
-    where = []
-    node = None
-    if data.get("node"):
-        node = picked.get(data["node"])
-        if node is None:
-            raise Http404("not found")
-        where.append(under(node.path))
-    if handler_node:
-        if handler_node not in picked:
-            raise Http404("not found")
-        where.append(under(picked[handler_node].path, "handler_path"))
-    elif handler.startswith("u"):
-        where.append(Q(handler_unit_id=int(handler[1:])))
-    for field, key in (("status", "status"), ("due_state", "due"), ("channel", "channel")):
-        if data.get(key):
-            where.append(Q(**{field: data[key]}))
-    if data.get("category"):
-        where.append(Q(category_id__in=_descendants(categories, data["category"])))
-    if data.get("date_from"):
-        where.append(Q(submitted_at__gte=day_start(data["date_from"])))
-    if data.get("date_to"):
-        where.append(Q(submitted_at__lt=day_start(data["date_to"] + dt.timedelta(days=1))))
-    if data.get("q", "").strip():
-        where.append(_text_q(data["q"].strip()))
-    if data.get("mine"):
-        # What the user can act on now, their dispatch, handling and checking queues together: the rows of
-        # selectors.to_dispatch | to_handle | to_verify, all inside what the user sees (to_act_parts).
-        arms = selectors.to_act_parts(user)
-    elif node is not None and any(node.path.startswith(p) for p in user.paths_with(Perm.APPEALS_VIEW)):
-        # An area inside the user's own: they see all of it, so the area filter alone says which appeals (one
-        # range, which PostgreSQL estimates well, instead of the user's area and this one inside it).
-        arms = [Q()]
-    else:
-        # What the user sees, in disjoint parts that each keep to an index in list order.
-        arms = selectors.visibility_arms_sql(user)
-    if len(arms) > 1 and not connection.features.supports_slicing_ordering_in_compound:
-        # SQLite cannot order and cut the parts of a UNION: one query with their OR gives the same rows there.
-        arms = [reduce(or_, (Q(arm) for arm in arms))]
-    parts = [p for p in (_part(Q(arm, *where)) for arm in arms) if p is not None] or [Appeal.objects.none()]
-
+    if any(pk not in picked for pk in wanted):
+        raise Http404("not found")
+    node = picked.get(data["node"]) if data.get("node") else None
+    query = listing.ListQuery(
+        queue="act" if data.get("mine") else "", node=node,
+        handler_path=picked[handler_node].path if handler_node else "",
+        handler_unit_id=int(handler[1:]) if handler.startswith("u") else None,
+        status=data.get("status") or "", due_state=data.get("due") or "", channel=data.get("channel") or "",
+        category_ids=listing.category_subtree(pk=data["category"]) if data.get("category") else None,
+        date_from=data.get("date_from"), date_to=data.get("date_to"), text=data.get("q", ""),
+    )
     page_no = request.GET.get("page", "1")
     page_no = int(page_no) if page_no.isdigit() and int(page_no) > 0 else 1
-    values, has_prev, has_next, total = _keyset_page(
-        [p.values_list(*LIST_FIELDS) for p in parts],
+    found = listing.page(
+        user, query, size=PAGE_SIZE, cap=COUNT_CAP,
         after=pages.time_cursor(request.GET.get("after")), before=pages.time_cursor(request.GET.get("before")),
     )
-    if not has_prev:
+    if not found.has_prev:
         page_no = 1
-    rows = _list_rows(values, {c.pk: c.name for c in categories}, spans_communities(user))
+    rows = found.rows
+    names = listing.category_names()
+    for row in rows:
+        row.category_name = names.get(row.category_id, "")
+    _row_labels(rows)
+    total, more = found.count(COUNT_CAP)
     context = {
         "form": form, "node": node, "rows": rows, "rows_html": _rows_html(rows), "page_no": page_no,
-        "has_prev": has_prev, "has_next": has_next,
-        "first_cursor": pages.time_cursor_of(rows[0].submitted_at, rows[0].pk) if rows else "", "last_cursor": pages.time_cursor_of(rows[-1].submitted_at, rows[-1].pk) if rows else "",
-        "total": min(total, COUNT_CAP), "more": total > COUNT_CAP,
+        "has_prev": found.has_prev, "has_next": found.has_next,
+        "first_cursor": pages.time_cursor_of(rows[0].submitted_at, rows[0].pk) if rows else "",
+        "last_cursor": pages.time_cursor_of(rows[-1].submitted_at, rows[-1].pk) if rows else "",
+        "total": total, "more": more,
     }
     if full_page:
         # Plain option lists: the form's widget templates cost more than the queries here.
@@ -502,26 +255,6 @@ def appeal_list(request):
 # --- queues -------------------------------------------------------------------------------------
 
 
-def requests_to_decide(user):
-    """Pending extension requests the user's area may decide (the dispatcher's chain or a supervisor)
-    and void requests a supervisor may decide, as ``actions.extension_decide`` / ``void_decide`` check."""
-    dispatch = scope_q(user, Perm.APPEALS_DISPATCH, "appeal__owner_path")
-    supervise = scope_q(user, Perm.APPEALS_SUPERVISE, "appeal__org_path")
-    parts = []
-    either = [q for q in (dispatch, supervise) if q is not None]
-    if either:
-        parts.append(Q(kind=AppealRequest.Kind.EXTENSION) & reduce(or_, either))
-    if supervise is not None:
-        parts.append(Q(kind=AppealRequest.Kind.VOID) & supervise)
-    if not parts:
-        return AppealRequest.objects.none()
-    return (
-        AppealRequest.objects.filter(reduce(or_, parts), state=AppealRequest.State.PENDING)
-        .exclude(requested_by=user)  # someone else decides what one asked for (policies.can_decide_*)
-        .select_related("appeal__category", "requested_by")
-    )
-
-
 def _may_handle(user) -> bool:
     return bool(policies.handle_paths(user) or policies.unit_ids(user))
 
@@ -531,7 +264,7 @@ QUEUES = [
     ("handle", gettext_lazy("To handle"), _may_handle, selectors.to_handle),
     ("verify", gettext_lazy("To check and close"), lambda u: u.can(Perm.APPEALS_DISPATCH), selectors.to_verify),
     ("requests", gettext_lazy("Requests to decide"),
-     lambda u: u.can(Perm.APPEALS_DISPATCH) or u.can(Perm.APPEALS_SUPERVISE), requests_to_decide),
+     lambda u: u.can(Perm.APPEALS_DISPATCH) or u.can(Perm.APPEALS_SUPERVISE), selectors.requests_to_decide),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Appeal reads, always scoped: the place's subtree, the handler's queue, the resident's own appeals."""
+"""Appeal reads, always scoped: the place's subtree, the handler's queue, the resident's own appeals; the paged list
+that the staff page and the API share is in ``listing``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from operator import or_
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
-from django.db.models import BooleanField, Case, Exists, F, Func, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.db.models.lookups import Exact
 from django.http import Http404
@@ -19,8 +20,8 @@ from gongzhi.core import process_cache
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs.models import NodeKind, OrgNode, Resident
 
-from . import policies
-from .models import OPEN_STATUSES, Appeal, AppealFollower, Category, Status
+from .. import policies
+from ..models import OPEN_STATUSES, Appeal, AppealFollower, AppealRequest, Category, Status
 
 
 def handle_q(user) -> Q | None:
@@ -208,20 +209,27 @@ def to_verify(user) -> QuerySet[Appeal]:
     return _queue(user, _owned_q(user), _TO_VERIFY)
 
 
-def to_act_parts(user) -> list[Q]:
-    """What ``to_dispatch``, ``to_handle`` and ``to_verify`` hold together (the staff list's "only mine to act
-    on"), as disjoint conditions: the appeals first received in the user's area waiting on its dispatcher
-    (submitted, resolved, verified), and those handled by the user's grid, community or unit waiting on the
-    handler (dispatched, accepted), one condition per status: each seeks its status and area in a partial
-    index (``appeal_owned_waiting``, ``appeal_handled_waiting``), so only the entries wanted are read. (With
-    all the index's statuses in one condition, PostgreSQL drops it as implied by the index and reads the
-    index whole.) [] : no queue at all.
+_QUEUE_STATUSES = {"dispatch": _TO_DISPATCH, "handle": _TO_HANDLE, "verify": _TO_VERIFY}
+
+
+def queue_parts(user, queue: str) -> list[Q]:
+    """A work queue (``dispatch``, ``handle``, ``verify``) as disjoint conditions, one per status: each seeks its
+    status and area in a partial index (``appeal_owned_waiting``, ``appeal_handled_waiting``), so only the
+    entries wanted are read. (With all the index's statuses in one condition, PostgreSQL drops it as implied by
+    the index and reads the index whole.) [] : the user has no such queue.
 
     Every part is also a part of ``visibility_q`` (the dispatch, handle and unit arms), so these appeals are
     ones the user sees, as the queues' ``appeals(user).filter(...)`` are, without repeating that test."""
-    owned, handled = _owned_q(user), _handled_q(user)
-    return [q & Q(status=status) for q, statuses in (
-        (owned, (*_TO_DISPATCH, *_TO_VERIFY)), (handled, _TO_HANDLE)) if q is not None for status in statuses]
+    q = _handled_q(user) if queue == "handle" else _owned_q(user)
+    return [] if q is None else [q & Q(status=status) for status in _QUEUE_STATUSES[queue]]
+
+
+def to_act_parts(user) -> list[Q]:
+    """What ``to_dispatch``, ``to_handle`` and ``to_verify`` hold together (the staff list's "only mine to act
+    on"), as disjoint conditions (``queue_parts``): the appeals first received in the user's area waiting on its
+    dispatcher (submitted, resolved, verified), and those handled by the user's grid, community or unit waiting
+    on the handler (dispatched, accepted). [] : no queue at all."""
+    return [*queue_parts(user, "dispatch"), *queue_parts(user, "verify"), *queue_parts(user, "handle")]
 
 
 def waiting_count(user) -> int | None:
@@ -233,6 +241,26 @@ def waiting_count(user) -> int | None:
     return Appeal.objects.filter(reduce(or_, parts)).count()
 
 
+def requests_to_decide(user):
+    """Pending extension requests the user's area may decide (the dispatcher's chain or a supervisor)
+    and void requests a supervisor may decide, as ``actions.extension_decide`` / ``void_decide`` check."""
+    dispatch = scope_q(user, Perm.APPEALS_DISPATCH, "appeal__owner_path")
+    supervise = scope_q(user, Perm.APPEALS_SUPERVISE, "appeal__org_path")
+    parts = []
+    either = [q for q in (dispatch, supervise) if q is not None]
+    if either:
+        parts.append(Q(kind=AppealRequest.Kind.EXTENSION) & reduce(or_, either))
+    if supervise is not None:
+        parts.append(Q(kind=AppealRequest.Kind.VOID) & supervise)
+    if not parts:
+        return AppealRequest.objects.none()
+    return (
+        AppealRequest.objects.filter(reduce(or_, parts), state=AppealRequest.State.PENDING)
+        .exclude(requested_by=user)  # someone else decides what one asked for (policies.can_decide_*)
+        .select_related("appeal__category", "requested_by")
+    )
+
+
 def mine(user) -> QuerySet[Appeal]:
     """A resident's own appeals: filed by them, for them, or followed after a merge."""
     if user is None or not user.is_authenticated:
@@ -241,17 +269,20 @@ def mine(user) -> QuerySet[Appeal]:
     return Appeal.objects.filter(_own_q(user)).select_related("category")
 
 
-def with_follower_only(qs: QuerySet[Appeal], user) -> QuerySet[Appeal]:
-    """Each appeal with ``follower_only``: the user follows it, neither filed it nor is it for them, so they see
-    only its public part (``policies.sees_whole``; staff who also see it through their work are told apart by
-    ``policies.staff_sees``, which needs no query)."""
-    followed = Exists(AppealFollower.objects.filter(appeal=OuterRef("pk"), user=user))
-    return qs.annotate(follower_only=Case(
-        # the reporter's account through a subquery, not a join: the list's capped count stays on the appeals
-        When(Q(filed_by=user) | Q(reporter_id__in=Resident.objects.filter(user=user).values("id")), then=Value(False)),
-        When(followed, then=Value(True)),
-        default=Value(False), output_field=BooleanField(),
-    ))
+def whole_q(user) -> Q:
+    """Appeals the user sees whole however they came to see them (``policies.sees_whole``): their own (filed by
+    them or for them), or seen through their work (their area, handled, first received or dispatched to their
+    unit); not those they only follow."""
+    residents = Resident.objects.filter(user=user).order_by().values("id")
+    q = Q(filed_by=user) | Q(reporter_id__in=residents)
+    for part in (scope_q(user, Perm.APPEALS_VIEW), scope_q(user, Perm.APPEALS_SUPERVISE), handle_q(user),
+                 scope_q(user, Perm.APPEALS_DISPATCH, "owner_path")):
+        if part is not None:
+            q |= part
+    units = policies.unit_ids(user)
+    if units:
+        q |= Q(handler_unit_id__in=units)
+    return q
 
 
 def categories() -> QuerySet[Category]:
