@@ -217,3 +217,42 @@ def test_expired_token_is_401_with_a_clear_message(tree, client):
     other = obtain(client, "wangge").json()["token"]
     listed = client.get("/api/v1/auth/tokens", headers=bearer(other)).json()["items"]
     assert sorted(t["status"] for t in listed) == ["active", "expired"]
+
+
+def test_a_token_in_use_is_checked_from_the_cache_and_refused_at_once_when_revoked_or_its_user_disabled(tree, client):
+    """A script's requests pay no database round trip for the token or the user's roles once the token has been
+    seen; revoking it, or disabling its user, refuses the very next request."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    raw = obtain(client, "wangge", name="script").json()["token"]
+    keeper = obtain(client, "wangge", name="keeper").json()["token"]
+    script = Client()
+    assert script.get("/api/v1/nodes", headers=bearer(raw)).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert script.get("/api/v1/nodes", headers=bearer(raw)).status_code == 200
+    read = " ".join(q["sql"] for q in queries.captured_queries)
+    assert "accounts_apitoken" not in read and "accounts_roleassignment" not in read, read
+    token = ApiToken.objects.get(name="script")
+    assert client.delete(f"/api/v1/auth/tokens/{token.pk}", headers=bearer(keeper)).status_code == 204
+    r = script.get("/api/v1/nodes", headers=bearer(raw))
+    assert r.status_code == 401 and "撤销" in r.json()["detail"]
+
+    assert script.get("/api/v1/nodes", headers=bearer(keeper)).status_code == 200  # now kept too
+    user = tree.users[Role.GRID_WORKER]
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert script.get("/api/v1/nodes", headers=bearer(keeper)).status_code == 401
+
+
+def test_a_kept_token_still_expires_on_time(tree, client):
+    raw = obtain(client, "wangge").json()["token"]
+    assert Client().get("/api/v1/nodes", headers=bearer(raw)).status_code == 200  # kept from here on
+    ApiToken.objects.filter(key_hash=ApiToken.hash_of(raw)).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    from django.core.cache import cache
+
+    key = f"accounts:token:{ApiToken.hash_of(raw)}"
+    token_id, user_id, _expires = cache.get(key)
+    cache.set(key, (token_id, user_id, timezone.now() - dt.timedelta(seconds=1)))  # as kept at the expiry's time
+    r = Client().get("/api/v1/nodes", headers=bearer(raw))
+    assert r.status_code == 401 and "过期" in r.json()["detail"]

@@ -32,6 +32,12 @@ class AccountsConfig(AppConfig):
                                 weak=False)
         tree_moved.connect(forget_all_users, dispatch_uid="forget-users-tree-moved", weak=False)
 
+        # A bearer token's check is cached too (auth.BearerToken): drop it when the token changes (revoked).
+        from .models import ApiToken
+
+        post_save.connect(_forget_token, sender=ApiToken, dispatch_uid="forget-token", weak=False)
+        post_delete.connect(_forget_token, sender=ApiToken, dispatch_uid="forget-token-del", weak=False)
+
 
 def _forget(sender, instance, **kwargs):
     from django.db import transaction
@@ -42,6 +48,15 @@ def _forget(sender, instance, **kwargs):
     forget_user(user_id)
     # Once more after the commit: a page reading the user in between must not keep the old copy.
     transaction.on_commit(lambda: forget_user(user_id))
+
+
+def _forget_token(sender, instance, **kwargs):
+    from django.db import transaction
+
+    from .auth import forget_token
+
+    forget_token(instance.key_hash)
+    transaction.on_commit(lambda: forget_token(instance.key_hash))
 
 
 # The audit actions this app records, in the words of the audit log.
