@@ -123,6 +123,7 @@ def _run(job: ImportJob) -> None:
             _finish(job, ImportJob.Status.FAILED, "", rows=rows, headers=headers)
             return
         outcome = write(tree, rows, by=user, job=job)
+        outcome.skipped = parser.skipped
         _finish(job, ImportJob.Status.SUCCEEDED, "", rows=rows, headers=headers, outcome=outcome)
 
 
@@ -155,6 +156,9 @@ def _finish(job: ImportJob, status: str, message: str, rows=None, headers=None, 
         message = _("Imported %(rows)s rows. Added: %(added)s. Codes given: %(coded)s. Already registered: "
                     "%(unchanged)s.") % {"rows": len(rows), "added": added, "coded": outcome.coded,
                                          "unchanged": outcome.unchanged}
+        if outcome.skipped:
+            message += " " + _("The example row of the sheets %(sheets)s was left as it is and skipped.") % {
+                "sheets": "、".join(outcome.skipped)}
     elif not message:
         message = _("%(errors)s of %(rows)s rows have errors, so nothing was written. Correct them (see the error "
                     "report) and upload the file again.") % {"errors": len(failed), "rows": len(rows or ())}

@@ -204,6 +204,7 @@ class Parser:
         self.codes_in_file: dict[str, Row] = {}
         self.outside_codes: set[str] = set()
         self._made_by: dict[int, int] = {}  # a new place -> the row that makes it
+        self.skipped: list[str] = []  # sheets whose example row was left as it is
 
     def note_outside_codes(self, codes) -> None:
         """Codes the rows give that places outside the import's node already hold (read in one query)."""
@@ -217,7 +218,8 @@ class Parser:
         """One data row; None for the template's example left as it is."""
         values = {c.key: (cells[positions[c.header]].strip() if positions.get(c.header) is not None
                           and positions[c.header] < len(cells) else "") for c in sheet.columns}
-        if [values[c.key] for c in sheet.columns] == sheet.example:
+        if number == 2 and [values[c.key] for c in sheet.columns] == sheet.example:
+            self.skipped.append(sheet.title)  # the template's example, left as it is
             return None
         row = Row(sheet, number, cells)
         self.rows.append(row)

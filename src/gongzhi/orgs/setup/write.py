@@ -21,6 +21,7 @@ class Outcome:
     created: dict = field(default_factory=dict)  # kind -> places added
     coded: int = 0  # registered nodes that got their code
     unchanged: int = 0
+    skipped: list = field(default_factory=list)  # sheets whose example row was skipped
 
     @property
     def total(self) -> int:
