@@ -142,3 +142,22 @@ def test_setup_pages_refuse_who_does_not_set_up(client, tree):
     client.force_login(tree.users[Role.SUBDISTRICT_STAFF])
     assert client.get(reverse("setup:checklist", args=[tree.county.pk])).status_code == 404
     assert OrgNode.objects.filter(kind=NodeKind.SUBDISTRICT).count() == 2
+
+
+@pytest.mark.django_db
+def test_out_of_range_ids_and_audit_words(client, tree):
+    from django.utils import translation
+
+    from gongzhi.core import audit
+
+    client.force_login(tree.users[Role.COUNTY_ADMIN])
+    for pk in (str(2**63), "9" * 30):
+        assert client.get(f"/registry/setup/checklist/{pk}/").status_code == 404
+    for node in ("abc", str(2**63), "-1"):
+        assert client.get(reverse("setup:cascade"), {"node": node}).status_code == 404
+    with translation.override("zh-hans"):
+        assert audit.action_label("county.setup") == "按区划代码设置县"
+        assert audit.action_label("places.import") == "导入地点"
+        assert audit.change_label("county.setup", "created") == "新增乡镇街道"
+    with translation.override("en"):
+        assert audit.action_label("building.create") == "Building created"
