@@ -62,6 +62,15 @@ def test_setup_pages(client, tree, role):
             assert not ImportJob.objects.filter(created_by=user, node=node).exists()
 
 
+def test_an_id_out_of_range_is_refused_on_the_form(client, tree):
+    client.force_login(tree.users[Role.COUNTY_ADMIN])
+    data = filled({"网格": [{"parent": "城东社区", "name": "新网格"}]})
+    for node in (str(2**63), "0", "-5", "x"):
+        response = client.post(reverse("setup:upload"), {"node": node, "file": SimpleUploadedFile("p.xlsx", data)})
+        assert response.status_code == 400, node
+    assert not ImportJob.objects.exists()
+
+
 def test_anonymous_is_sent_to_login(client, tree):
     for url in (reverse("setup:index"), reverse("setup:template"), reverse("setup:cascade"),
                 reverse("setup:checklist", args=[tree.county.pk])):

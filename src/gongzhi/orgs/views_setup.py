@@ -40,7 +40,7 @@ def _import_nodes(user) -> list[tuple[int, str]]:
 
 
 class PlacesUploadForm(forms.Form):
-    node = forms.IntegerField(label=gettext_lazy("Import into"), widget=forms.Select)
+    node = forms.IntegerField(label=gettext_lazy("Import into"), widget=forms.Select, min_value=1, max_value=pages.MAX_INT)
     file = forms.FileField(label=gettext_lazy("Places workbook (.xlsx)"),
                            widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
 
