@@ -58,7 +58,7 @@ def test_labels_in_a_section_do_not_repeat_its_heading(client, tree):
 
 def test_county_admin_menu_has_the_settings_together(client, tree):
     sections = dict(menu(client, tree.users[Role.COUNTY_ADMIN]))
-    assert sections["设置"] == ["import", "audit", "appeal-settings", "locks", "user-tokens"]
+    assert sections["设置"] == ["setup", "import", "audit", "appeal-settings", "locks", "user-tokens"]
     assert "appeal-settings" not in sections["诉求"]
 
 

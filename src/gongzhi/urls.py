@@ -15,6 +15,7 @@ urlpatterns = [
     path("core/", include("gongzhi.core.urls")),
     path("registry/", include("gongzhi.orgs.urls")),
     path("registry/excel/", include("gongzhi.orgs.urls_excel")),
+    path("registry/setup/", include("gongzhi.orgs.urls_setup")),
     path("appeals/", include("gongzhi.appeals.urls")),
     path("open311/v2/", include("gongzhi.appeals.open311_urls")),
     path("dashboards/", include(("gongzhi.dashboards.urls", "dashboards"))),

@@ -163,6 +163,7 @@ DETAIL = {
     "orgs:resident_reveal": lambda d, t, u: {"pk": t.resident_a.pk},
     "orgs:party_org": lambda d, t, u: {"pk": t.branch_a.pk},
     "orgs:unit": lambda d, t, u: [{"pk": t.department.pk}, {"pk": t.partner.pk}],
+    "setup:checklist": lambda d, t, u: {"pk": t.county.pk},
     "excel:job": lambda d, t, u: {"pk": d.job.pk},
     "excel:job_progress": lambda d, t, u: {"pk": d.job.pk},
     "excel:job_errors": lambda d, t, u: {"pk": d.job.pk},

@@ -11,6 +11,7 @@ class AccountsConfig(AppConfig):
         from gongzhi.core import audit, parts
 
         parts.demo_part("accounts", "gongzhi.accounts.demo.load_demo", order=20)
+        parts.setup_step("staff", _("Staff accounts and roles"), "gongzhi.accounts.selectors.setup_staff", order=30)
         for code, label in AUDIT_ACTIONS.items():
             audit.describe(code, label)
 
@@ -18,7 +19,7 @@ class AccountsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from gongzhi.orgs.models import OrgNode, Unit
-        from gongzhi.orgs.signals import tree_moved
+        from gongzhi.orgs.signals import tree_moved, tree_started
 
         from .backends import forget_all_users
         from .models import RoleAssignment, User
@@ -31,6 +32,18 @@ class AccountsConfig(AppConfig):
             post_delete.connect(forget_all_users, sender=model, dispatch_uid=f"forget-users-del-{model.__name__}",
                                 weak=False)
         tree_moved.connect(forget_all_users, dispatch_uid="forget-users-tree-moved", weak=False)
+        tree_started.connect(_grant_starter, dispatch_uid="grant-tree-starter", weak=False)
+
+
+def _grant_starter(sender, node, by, **kwargs):
+    """The superuser who starts a county on the set-up page administers it (as ``gongzhi createadmin`` makes an
+    administrator of every tree there is), in the same transaction, so they can go on setting it up."""
+    from gongzhi.core.access import Role
+
+    from .actions import role_assign
+
+    role_assign(user=by, role=Role.COUNTY_ADMIN, node=node, by=by)
+    by.__dict__.pop("active_assignments", None)  # the roles cached on this request's user
 
         # A bearer token's check is cached too (auth.BearerToken): drop it when the token changes (revoked).
         from .models import ApiToken

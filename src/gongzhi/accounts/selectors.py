@@ -138,3 +138,16 @@ def role_places(user) -> list[dict]:
          "above": [names[a.org_path[:i]] for i in range(step, len(a.org_path), step) if a.org_path[:i] in names]}
         for a in assignments
     ]
+
+
+def setup_staff(user, node) -> tuple[int, str, bool]:
+    """The set-up checklist's staff step for the county ``node``: accounts holding a staff role in it; done
+    once someone holds one below the county itself (a township, a community, a grid)."""
+    from gongzhi.core.access import ROLE_PERMS, is_staff_role
+    from gongzhi.core.parts import first_url
+    from gongzhi.core.scoping import under
+
+    roles = [r for r in ROLE_PERMS if is_staff_role(r)]
+    held = RoleAssignment.objects.filter(under(node.path), is_active=True, role__in=roles)
+    count = held.values("user_id").distinct().count()
+    return count, first_url("accounts:users", "accounts:locks"), held.exclude(org_path=node.path).exists()

@@ -26,6 +26,9 @@ class AppealsConfig(AppConfig):
 
         process_cache.clear_on(Category)
         parts.demo_part("appeals", "gongzhi.appeals.demo.load_demo", order=30)
+        parts.setup_step("routing", _("Appeal categories and routing"), "gongzhi.appeals.selectors.setup_routing",
+                         order=50)
+        parts.setup_step("calendar", _("Working-day calendar"), "gongzhi.appeals.selectors.setup_calendar", order=60)
         scheduler.register("deadline_sweep", "gongzhi.appeals.tasks.deadline_sweep",
                            every=lambda: dt.timedelta(minutes=scheduler.sweep_minutes()))
 

@@ -36,6 +36,7 @@ ROW_HEADER = "行号"
 _ZIP_MAGIC = b"PK\x03\x04"
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="F0F2F5")
+_EXAMPLE_FONT = Font(italic=True, color="808080")
 
 # What an xlsx file cannot hold: the C0 controls but tab, LF and CR (openpyxl refuses to write them), UTF-16
 # surrogates and U+FFFE / U+FFFF (openpyxl writes them, and the file no longer opens).
@@ -611,19 +612,42 @@ def style_header(ws, widths: Sequence[int] = ()):
     ws.freeze_panes = "A2"
 
 
+def style_example(ws, row: int = 2) -> None:
+    """Grey italics for a template's example row, so it reads as an example (the importer skips it when it is
+    left as it is)."""
+    for cell in ws[row]:
+        cell.font = _EXAMPLE_FONT
+
+
+def sheet_names(source) -> list[str]:
+    """The worksheet names of an xlsx file, in order; SheetError for a file that is not one."""
+    book = _open(source)
+    try:
+        return list(book.sheet_names)
+    finally:
+        book.close()
+
+
 def error_report(header: Sequence[str], failures: Iterable[tuple[int, Sequence[str], Sequence[str]]]) -> bytes:
     """An xlsx of the rows that failed: the original cells, the row number and a 错误原因 column.
 
     ``failures`` yields (excel row number, original cells, reasons). The two extra columns are
     known to the importer and ignored there, so a corrected report can be uploaded again.
     """
+    return error_report_sheets([("错误", header, failures)])
+
+
+def error_report_sheets(sheets: Iterable[tuple[str, Sequence[str], Iterable]]) -> bytes:
+    """``error_report`` for a workbook of several sheets: one sheet per (title, header, failures), each
+    with the failed rows of the sheet of that title."""
     book = workbook(write_only=True)
-    header = list(header)
-    ws = write_only_sheet(book, "错误", [*header, ROW_HEADER, REASON_HEADER], widths=[16] * len(header) + [8, 60])
-    width = len(header)
-    for row_number, cells, reasons in failures:
-        cells = list(cells[:width]) + [""] * (width - len(cells))
-        ws.append([*cells, row_number, "；".join(reasons)])
+    for title, header, failures in sheets:
+        header = list(header)
+        ws = write_only_sheet(book, title, [*header, ROW_HEADER, REASON_HEADER], widths=[16] * len(header) + [8, 60])
+        width = len(header)
+        for row_number, cells, reasons in failures:
+            cells = list(cells[:width]) + [""] * (width - len(cells))
+            ws.append([*cells, row_number, "；".join(reasons)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

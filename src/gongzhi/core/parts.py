@@ -1,4 +1,5 @@
-"""What each app contributes to the demo and the benchmarks, registered from its ``AppConfig.ready``.
+"""What each app contributes to the demo, the benchmarks and a county's set-up checklist, registered from its
+``AppConfig.ready``.
 
 The ``demo`` and ``bench`` packages sit above every app and run what is registered here, so a new app
 adds its demo data or its benchmark without editing a central file (as ``appeals.events.listen`` lets an
@@ -57,3 +58,62 @@ def bench_suite(name: str, module: str) -> None:
 
 def bench_suites() -> dict[str, BenchSuite]:
     return dict(sorted(_BENCH.items()))
+
+
+# --- the set-up checklist -----------------------------------------------------------------------------
+#
+# What a county has set up, shown to whoever manages its set-up (``orgs.setup``): each app registers the
+# steps it owns from its ``AppConfig.ready`` (the tree, places and residents by orgs, staff accounts by
+# accounts, categories and routing and the calendar by appeals, group robots by notify), so the checklist
+# knows no app and no app imports another to be listed.
+
+
+@dataclass(frozen=True)
+class StepState:
+    """Where one step stands for a county: ``count`` of what is there (None: nothing to count), the page that
+    does it, and whether it is done."""
+
+    count: int | None
+    url: str
+    done: bool
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """``check(user, node)`` returns ``(count, url, done)`` for the county ``node``, as ``user`` sees it."""
+
+    key: str
+    label: object  # a lazy translation
+    check: str  # dotted path
+    order: int
+    help: object = ""  # what the step is about, a lazy translation
+
+    def state(self, user, node) -> StepState:
+        count, url, done = import_string(self.check)(user, node)
+        return StepState(count, url, bool(done))
+
+
+_STEPS: dict[str, SetupStep] = {}
+
+
+def setup_step(key: str, label, check: str, *, order: int, help="") -> None:
+    """Register a step of a county's set-up; ``order`` places it (the tree is 10, places 20, staff 30,
+    residents 40, categories and routing 50, the calendar 60, group robots 70)."""
+    _STEPS[key] = SetupStep(key, label, check, order, help)
+
+
+def setup_steps() -> list[SetupStep]:
+    return sorted(_STEPS.values(), key=lambda s: (s.order, s.key))
+
+
+def first_url(*names: str, query: str = "") -> str:
+    """The first of the named URLs that exists ('' when none does), for a step whose page may not be there
+    yet in every deployment."""
+    from django.urls import NoReverseMatch, reverse
+
+    for name in names:
+        try:
+            return reverse(name) + query
+        except NoReverseMatch:
+            continue
+    return ""

@@ -11,11 +11,12 @@ class NotifyConfig(AppConfig):
 
     def ready(self):
         from gongzhi.appeals import events
-        from gongzhi.core import audit, scheduler
+        from gongzhi.core import audit, parts, scheduler
 
         audit.describe("webhook.create", _("Group robot created"))
         audit.describe("webhook.update", _("Group robot changed"))
         audit.describe("webhook.test", _("Group robot tested"))
+        parts.setup_step("robots", _("Group robots"), "gongzhi.notify.selectors.setup_robots", order=70)
 
         from . import tasks
 

@@ -144,3 +144,13 @@ def place_label(appeal: Appeal) -> str:
     nodes = OrgNode.objects.filter(path__in=ancestor_paths(appeal.org_path), depth__gt=1).order_by("depth")
     names = "".join(n.name for n in nodes)
     return f"{names} {appeal.address}".strip() if appeal.address else names
+
+
+def setup_robots(user, node) -> tuple[int, str, bool]:
+    """The set-up checklist's group-robot step for the county ``node``: active robots in it."""
+    from django.urls import reverse
+
+    from gongzhi.core.scoping import under
+
+    count = WebhookEndpoint.objects.filter(under(node.path), is_active=True).count()
+    return count, reverse("notify:webhooks"), count > 0

@@ -22,6 +22,12 @@ class OrgsConfig(AppConfig):
 
         process_cache.clear_on(OrgNode, Unit, UnitService)
         parts.demo_part("county", "gongzhi.orgs.demo.load_demo", order=10)
+        parts.setup_step("tree", _("Org tree: townships, communities and grids"),
+                         "gongzhi.orgs.setup.checklist.setup_tree", order=10)
+        parts.setup_step("places", _("Places: compounds and buildings"), "gongzhi.orgs.setup.checklist.setup_places",
+                         order=20)
+        parts.setup_step("residents", _("Households and residents"), "gongzhi.orgs.setup.checklist.setup_residents",
+                         order=40)
         # Stale import jobs failed, and uploads of finished ones removed.
         scheduler.register("import_cleanup", "gongzhi.orgs.tasks.import_cleanup", every=dt.timedelta(hours=1),
                            needed="gongzhi.orgs.imports.cleanup_due")
@@ -45,6 +51,12 @@ AUDIT_ACTIONS = {
     "registry.export": _("Registry exported"),
     "registry.import": _("Registry imported"),
     "party_org.create": _("Party organisation created"),
+    "orgnode.code": _("Org node code set"),
+    "county.setup": _("County set up from the division codes"),
+    "places.import": _("Places imported"),
+    "compound.create": _("Compound created"),
+    "building.create": _("Building created"),
+    "entrance.create": _("Entrance created"),
 }
 _IMPORTED = {"import_job": pgettext_lazy("audit change", "Import job")}
 # The words of change keys that are not fields of the recorded object.
@@ -57,6 +69,23 @@ AUDIT_CHANGES = {
     "resident.update": _IMPORTED,
     "household.create": _IMPORTED,
     "household.update": _IMPORTED,
+    "orgnode.code": _IMPORTED,
+    "compound.create": _IMPORTED,
+    "building.create": _IMPORTED,
+    "entrance.create": _IMPORTED,
+    "county.setup": {
+        "started": pgettext_lazy("audit change", "New tree"),
+        "created": pgettext_lazy("audit change", "Townships added"),
+        "coded": pgettext_lazy("audit change", "Codes given"),
+        "unchanged": pgettext_lazy("audit change", "Townships already there"),
+    },
+    "places.import": {
+        "import_job": pgettext_lazy("audit change", "Import job"),
+        "rows": pgettext_lazy("audit change", "Rows"),
+        "created": pgettext_lazy("audit change", "Places added"),
+        "coded": pgettext_lazy("audit change", "Codes given"),
+        "unchanged": pgettext_lazy("audit change", "Places already there"),
+    },
     "registry.import": {
         "rows": pgettext_lazy("audit change", "Rows"),
         "errors": pgettext_lazy("audit change", "Rows with errors"),

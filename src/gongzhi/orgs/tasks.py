@@ -18,3 +18,11 @@ def import_cleanup() -> dict:
     from .imports import import_cleanup as cleanup
 
     return cleanup()
+
+
+@task()
+def import_places(job_id: int) -> str:
+    """Run a places import job (the set-up's workbook); safe to run twice."""
+    from .setup.jobs import run_places_import
+
+    return run_places_import(job_id).status

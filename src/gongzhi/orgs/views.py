@@ -26,6 +26,7 @@ from gongzhi.core.counting import capped_count
 from gongzhi.core.scoping import scoped, under
 
 from . import actions, policies, selectors
+from .setup import policies as setup_policies
 from .forms import (
     GridSplitForm,
     HouseholdMoveForm,
@@ -129,6 +130,8 @@ def home(request):
         return redirect("orgs:tree")
     if user.has_role(Role.RESIDENT):
         return redirect("orgs:mine")
+    if setup_policies.may_start_county(user):  # a new administrator on day one: start the county
+        return redirect("setup:index")
     return render(request, "core/home.html")
 
 
@@ -164,6 +167,7 @@ def node_detail(request, pk):
         "can_registry": user.can(Perm.REGISTRY_VIEW, node.path),
         "can_split": node.kind == NodeKind.GRID and user.can(Perm.TREE_EDIT, node.path),
         "is_grid": node.kind in (NodeKind.GRID, NodeKind.MICRO_GRID),
+        "setup_checklist": setup_policies.may_set_up_county(user, node),
     }
     if context["is_grid"]:
         in_node = under(node.path)

@@ -355,3 +355,31 @@ def _label_places(nodes: list[OrgNode]) -> None:
         if len(communities) <= 1:
             chain = [c for c in chain if c[1] != NodeKind.COMMUNITY]
         n.label = " › ".join([*(name for name, _kind in chain), n.name])
+
+
+# --- the county set-up checklist (``core.parts.setup_step``, registered in apps.py) ----------------------
+
+
+def setup_routing(user, node) -> tuple[int, str, bool]:
+    """Categories and routing: active categories, and routing rules that apply in the county (at it, above
+    it or below it); done when there are both."""
+    from django.urls import reverse
+
+    from .models import RoutingRule
+    from .routing import ancestor_paths
+
+    categories = Category.objects.filter(is_active=True).count()
+    rules = RoutingRule.objects.filter(under(node.path) | Q(org_path__in=ancestor_paths(node.path))).count()
+    return categories + rules, reverse("appeals:admin_index"), bool(categories and rules)
+
+
+def setup_calendar(user, node) -> tuple[int, str, bool]:
+    """The working-day calendar: of this year and the next, the years whose holidays are known (the library
+    or an administrator's confirmation); done when this year's are."""
+    from django.urls import reverse
+
+    from gongzhi.core import workdays
+
+    year = timezone.localdate().year
+    known = [y for y in (year, year + 1) if workdays.year_confirmed(y)]
+    return len(known), reverse("appeals:admin_calendar"), year in known
