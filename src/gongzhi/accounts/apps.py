@@ -34,6 +34,12 @@ class AccountsConfig(AppConfig):
         tree_moved.connect(forget_all_users, dispatch_uid="forget-users-tree-moved", weak=False)
         tree_started.connect(_grant_starter, dispatch_uid="grant-tree-starter", weak=False)
 
+        # A bearer token's check is cached too (auth.BearerToken): drop it when the token changes (revoked).
+        from .models import ApiToken
+
+        post_save.connect(_forget_token, sender=ApiToken, dispatch_uid="forget-token", weak=False)
+        post_delete.connect(_forget_token, sender=ApiToken, dispatch_uid="forget-token-del", weak=False)
+
 
 def _grant_starter(sender, node, by, **kwargs):
     """The superuser who starts a county on the set-up page administers it (as ``gongzhi createadmin`` makes an
@@ -44,12 +50,6 @@ def _grant_starter(sender, node, by, **kwargs):
 
     role_assign(user=by, role=Role.COUNTY_ADMIN, node=node, by=by)
     by.__dict__.pop("active_assignments", None)  # the roles cached on this request's user
-
-        # A bearer token's check is cached too (auth.BearerToken): drop it when the token changes (revoked).
-        from .models import ApiToken
-
-        post_save.connect(_forget_token, sender=ApiToken, dispatch_uid="forget-token", weak=False)
-        post_delete.connect(_forget_token, sender=ApiToken, dispatch_uid="forget-token-del", weak=False)
 
 
 def _forget(sender, instance, **kwargs):
