@@ -365,8 +365,8 @@ def setup_routing(user, node) -> tuple[int, str, bool]:
     it or below it); done when there are both."""
     from django.urls import reverse
 
-    from .models import RoutingRule
-    from .routing import ancestor_paths
+    from ..models import RoutingRule
+    from ..routing import ancestor_paths
 
     categories = Category.objects.filter(is_active=True).count()
     rules = RoutingRule.objects.filter(under(node.path) | Q(org_path__in=ancestor_paths(node.path))).count()
