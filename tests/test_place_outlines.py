@@ -41,8 +41,13 @@ def by_id(collection) -> dict[int, dict]:
 
 @pytest.fixture
 def crowded(tree):
+    return populate(tree)
+
+
+def populate(tree):
     """Community A with six grids around its centre, three of them split into 2 to 4 micro-grids; points
-    scattered as the demo scatters them (grids about 300 m apart, micro-grids within 100 m of their grid)."""
+    scattered as the demo scatters them (grids about 300 m apart, micro-grids within 100 m of their grid).
+    Returns the grids and, by grid id, the micro-grids."""
     rng = random.Random(7)
     comm = tree.comm_a
     comm.lng, comm.lat = BASE

@@ -410,7 +410,7 @@ def place_outlines(places: list[OrgNode]) -> dict:
             if whole or touching & wanted.keys():
                 compounds.append({**feature, "properties": {**feature["properties"],
                                                             "label": feature["properties"]["name"]}})
-    # Areas first, then cells, then compounds: drawn in that order, each above the one before.
-    order = {"area": 0, "cell": 1}
+    # Cells, then the grids' outlines around them, then compounds: drawn in that order, each above the one before.
+    order = {"cell": 0, "area": 1}
     features.sort(key=lambda f: order[f["properties"]["role"]])
     return {"type": "FeatureCollection", "features": [*features, *compounds]}
