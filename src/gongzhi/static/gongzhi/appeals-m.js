@@ -129,85 +129,133 @@
           if (p.role !== "compound") places[String(p.id)] = item;
         });
 
-        // Labels: the chosen place's first, then cells, grids and compounds. Each goes at its outline's centre,
-        // or a little above, below or beside it, wherever it lies wholly inside its outline on the screen and
-        // clears every label already shown; else it is hidden (at a low zoom, micro-grids give way to their
-        // grids). No two labels ever overlap.
+        // Labels: the chosen place's first, then cells, grids and compounds. Each goes at the centre of the part
+        // of its outline in view (its cell's centroid when the whole cell shows), or a little above, below or
+        // beside it, wherever it lies wholly inside that part and clears every label already shown; else it is
+        // hidden. A split grid names its micro-grids only when all of them in view have room, else itself.
+        // No two labels ever overlap.
         var ORDER = { cell: 0, area: 1, compound: 2 };
         labels.sort(function (a, b) {
           return (ORDER[a.feature.properties.role] - ORDER[b.feature.properties.role]) || (b.area - a.area);
         });
         var MOVES = [[0, 0], [0, -1.1], [0, 1.1], [-0.6, 0], [0.6, 0], [0, -2.2], [0, 2.2]];
-        function rectInside(item, r, origin) {
-          var polys = ringsOf(item.feature.geometry), inset = 2;
-          return [[r.left + inset, r.top + inset], [r.right - inset, r.top + inset], [r.left + inset, r.bottom - inset],
-                  [r.right - inset, r.bottom - inset]].every(function (c) {
-            var ll = map.containerPointToLatLng([c[0] - origin.left, c[1] - origin.top]);
-            return polys.some(function (poly) { return insideRings(ll.lng, ll.lat, poly); });
-          });
+
+        function clipToView(ring, w, h) {  // Sutherland-Hodgman against the map's rectangle, in screen points
+          var edges = [function (p) { return p[0] >= 0; }, function (p) { return p[0] <= w; },
+                       function (p) { return p[1] >= 0; }, function (p) { return p[1] <= h; }];
+          var cuts = [function (a, b) { return cutAt(a, b, 0, 0); }, function (a, b) { return cutAt(a, b, 0, w); },
+                      function (a, b) { return cutAt(a, b, 1, 0); }, function (a, b) { return cutAt(a, b, 1, h); }];
+          function cutAt(a, b, axis, v) {
+            var t = (v - a[axis]) / (b[axis] - a[axis]);
+            return [a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])];
+          }
+          var out = ring;
+          for (var e = 0; e < 4 && out.length; e++) {
+            var input = out, keep = edges[e];
+            out = [];
+            for (var i = 0; i < input.length; i++) {
+              var a = input[i], b = input[(i + 1) % input.length];
+              if (keep(a)) out.push(a);
+              if (keep(a) !== keep(b)) out.push(cuts[e](a, b));
+            }
+          }
+          return out;
         }
-        function within(r, box) {
-          return r.left >= box.left && r.right <= box.right && r.top >= box.top && r.bottom <= box.bottom;
+        function centroid(ring) {
+          var a = 0, cx = 0, cy = 0;
+          for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+            var cross = ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
+            a += cross; cx += (ring[j][0] + ring[i][0]) * cross; cy += (ring[j][1] + ring[i][1]) * cross;
+          }
+          return Math.abs(a) < 1e-9 ? null : { x: cx / (3 * a), y: cy / (3 * a), area: Math.abs(a / 2) };
         }
+        function inPiece(x, y, piece) {
+          return insideRings(x, y, [piece]);
+        }
+        function within(r, w, h) {
+          return r.left >= 0 && r.right <= w && r.top >= 0 && r.bottom <= h;
+        }
+
         function declutter() {
-          var zoom = map.getZoom(), origin = el.getBoundingClientRect();
-          // the zoom buttons are in the way like a label already shown
+          var zoom = map.getZoom(), size = map.getSize(), w = size.x, h = size.y;
+          var origin = el.getBoundingClientRect();
+          // the zoom buttons and the compounds' points are in the way like labels already shown (screen points
+          // relative to the map from here on)
           var shown = Array.prototype.map.call(el.querySelectorAll(".leaflet-control"), function (c) {
-            return c.getBoundingClientRect();
-          });
-          labels.forEach(function (item) {  // and so are the compounds' points
-            if (item.feature.geometry.type !== "Point") return;
-            var c = item.feature.geometry.coordinates, p = map.latLngToContainerPoint([c[1], c[0]]);
-            var x = origin.left + p.x, y = origin.top + p.y;
-            shown.push({ left: x - 4, right: x + 4, top: y - 4, bottom: y + 4 });
+            var r = c.getBoundingClientRect();
+            return { left: r.left - origin.left, right: r.right - origin.left, top: r.top - origin.top, bottom: r.bottom - origin.top };
           });
           var chosen = places[select.value];
           var order = chosen ? [chosen].concat(labels.filter(function (x) { return x !== chosen; })) : labels;
-          order.forEach(function (item) {  // back to the centre, shown: then one read of every label's box
-            var node = item.label.getElement();
-            if (!node) return;
-            node.classList.remove("is-hidden");
-            if (item.dx || item.dy) { item.label.options.offset = L.point(0, 0); item.label.update(); }
-            item.dx = item.dy = 0;
+          order.forEach(function (item) {
+            var f = item.feature, node = item.label.getElement();
+            item.spot = null;
+            if (f.geometry.type === "Point") {
+              var p = map.latLngToContainerPoint([f.geometry.coordinates[1], f.geometry.coordinates[0]]);
+              shown.push({ left: p.x - 4, right: p.x + 4, top: p.y - 4, bottom: p.y + 4 });
+              item.anchor = p.x >= 0 && p.x <= w && p.y >= 0 && p.y <= h ? { x: p.x, y: p.y } : null;
+              item.piece = null;
+            } else {  // the largest piece of the outline in view, and its centroid
+              var best = null;
+              ringsOf(f.geometry).forEach(function (poly) {
+                var ring = poly[0].map(function (c) { var q = map.latLngToContainerPoint([c[1], c[0]]); return [q.x, q.y]; });
+                var piece = clipToView(ring, w, h), c = piece.length >= 3 ? centroid(piece) : null;
+                if (c && (!best || c.area > best.c.area)) best = { c: c, piece: piece };
+              });
+              item.anchor = best && inPiece(best.c.x, best.c.y, best.piece) ? best.c : null;
+              item.piece = best ? best.piece : null;
+            }
+            if (node) node.classList.remove("is-hidden");
+            if (item.anchor) {
+              item.label.options.offset = L.point(0, 0);
+              item.label.setLatLng(map.containerPointToLatLng([item.anchor.x, item.anchor.y]));
+            }
           });
-          var boxes = order.map(function (item) {
+          var boxes = order.map(function (item) {  // one read of every label's size
             var node = item.label.getElement();
-            return node ? node.getBoundingClientRect() : null;
+            if (!node || !item.anchor) return null;
+            var r = node.getBoundingClientRect();
+            return { w: r.right - r.left, h: r.bottom - r.top };
           });
-          function spot(item, base, free) {  // where the label fits (free: and clears those shown), or null
-            var w = base.right - base.left, h = base.bottom - base.top;
-            var polygon = item.feature.geometry.type !== "Point";
-            for (var k = 0; k < (polygon ? MOVES.length : 1); k++) {
-              var dx = Math.round(MOVES[k][0] * w), dy = Math.round(MOVES[k][1] * h);
-              var r = { left: base.left + dx, right: base.right + dx, top: base.top + dy, bottom: base.bottom + dy };
-              if (!within(r, origin)) continue;
-              if (polygon ? !rectInside(item, r, origin) : zoom < 17) continue;  // a compound's point: close up only
+          function spot(item, box, free) {  // where the label fits (free: and clears those shown), or null
+            var moves = item.piece ? MOVES : [[0, 0.9]];  // a compound's point: its name just below it
+            for (var k = 0; k < moves.length; k++) {
+              var dx = Math.round(moves[k][0] * box.w), dy = Math.round(moves[k][1] * box.h);
+              var x = item.anchor.x + dx, y = item.anchor.y + dy;
+              var r = { left: x - box.w / 2, right: x + box.w / 2, top: y - box.h / 2, bottom: y + box.h / 2 };
+              if (!within(r, w, h)) continue;
+              if (item.piece) {  // the label's middle within the outline: its ends may overhang a little
+                var ix = box.w * 0.15, iy = 2;
+                var corners = [[r.left + ix, r.top + iy], [r.right - ix, r.top + iy],
+                               [r.left + ix, r.bottom - iy], [r.right - ix, r.bottom - iy]];
+                if (!corners.every(function (c) { return inPiece(c[0], c[1], item.piece); })) continue;
+              } else if (zoom < 17) {
+                continue;  // compounds are named close up only
+              }
               if (free && shown.some(function (s) { return overlaps(s, r); })) continue;
               return { r: r, dx: dx, dy: dy };
             }
             return null;
           }
-          // One level at a time: micro-grids are named only when every one in view has room in its cell;
-          // else their grids are.
-          var view = map.getBounds();
-          var micro = order.every(function (item, i) {
+          // A split grid names its micro-grids when every one of them in view has room, else itself.
+          var crowded = {};
+          order.forEach(function (item, i) {
             var p = item.feature.properties;
-            if (p.kind !== "micro_grid" || !boxes[i] || !view.contains(L.latLng(p.center[1], p.center[0]))) return true;
-            return spot(item, boxes[i], false) !== null;
+            if (p.kind === "micro_grid" && boxes[i] && !spot(item, boxes[i], false)) crowded[p.grid] = true;
           });
           order.forEach(function (item, i) {
-            var base = boxes[i];
-            if (!base) return;
-            var placed = null;
-            if (item === chosen) {
-              placed = { r: base, dx: 0, dy: 0 };
-            } else if (micro || item.feature.properties.kind !== "micro_grid") {
-              placed = spot(item, base, true);
+            var p = item.feature.properties, box = boxes[i], placed = null;
+            if (box && item === chosen) {
+              placed = { r: null, dx: 0, dy: 0 };
+            } else if (box && !(p.kind === "micro_grid" && crowded[p.grid])) {
+              placed = spot(item, box, true);
             }
-            if (!placed) { item.label.getElement().classList.add("is-hidden"); return; }
-            shown.push(placed.r);
+            var node = item.label.getElement();
+            if (!placed) { if (node) node.classList.add("is-hidden"); return; }
+            if (placed.r) shown.push(placed.r);
+            else shown.push({ left: item.anchor.x - box.w / 2, right: item.anchor.x + box.w / 2,
+                              top: item.anchor.y - box.h / 2, bottom: item.anchor.y + box.h / 2 });
             if (placed.dx || placed.dy) {
-              item.dx = placed.dx; item.dy = placed.dy;
               item.label.options.offset = L.point(placed.dx, placed.dy);
               item.label.update();
             }
