@@ -10,6 +10,7 @@ import random
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from gongzhi.core.access import SYSTEM, Role
 from gongzhi.core.models import AuditEvent
@@ -136,7 +137,8 @@ def test_a_set_boundary_wins(tree, crowded):
     m = micros[tree.grid_a1.pk][1]
     actions.orgnode_set_boundary(node=m, boundary=json.dumps(square(m.lng, m.lat, 0.0003)), by=admin)
     found = by_id(selectors.place_outlines(places_of(tree.comm_a)))
-    assert found[grids[4].pk]["geometry"] == json.loads(geometry.clean_boundary(far)) and found[grids[4].pk]["properties"]["set"] is True
+    assert found[grids[4].pk]["geometry"] == json.loads(geometry.clean_boundary(far))
+    assert found[grids[4].pk]["properties"]["set"] is True
     assert contains(found[grids[4].pk], tuple(found[grids[4].pk]["properties"]["center"]))
     assert found[m.pk]["properties"]["set"] is True
     assert found[m.pk]["geometry"]["coordinates"][0][0] == [round(m.lng - 0.0003, 7), round(m.lat - 0.0003, 7)]
@@ -150,7 +152,8 @@ def test_a_set_boundary_wins(tree, crowded):
     # removed: derived again
     actions.orgnode_set_boundary(node=grids[4], boundary=None, by=admin)
     found = by_id(selectors.place_outlines(places_of(tree.comm_a)))
-    assert found[grids[4].pk]["properties"]["set"] is False and contains(found[grids[4].pk], (grids[4].lng, grids[4].lat))
+    assert found[grids[4].pk]["properties"]["set"] is False
+    assert contains(found[grids[4].pk], (grids[4].lng, grids[4].lat))
 
 
 def test_a_community_boundary_clips_the_cells(tree, crowded):
@@ -228,9 +231,7 @@ RING = [[102.64, 29.35], [102.65, 29.35], [102.65, 29.36], [102.64, 29.35]]
     ({"type": "MultiPolygon", "coordinates": [[RING]] * (geometry.MAX_POLYGONS + 1)}, "at most"),
     ("{not json", "not JSON"),
 ])
-def test_a_bad_boundary_is_refused_with_a_message(value, says, settings):
-    settings.LANGUAGE_CODE = "en"
-    from django.utils import translation
+def test_a_bad_boundary_is_refused_with_a_message(value, says):
     with translation.override("en"), pytest.raises(ValidationError) as refused:
         geometry.clean_boundary(value)
     assert says in " ".join(refused.value.messages)
@@ -275,7 +276,8 @@ def test_api_sets_reads_and_removes_a_node_outline_audited(tree, client):
 
 @pytest.mark.parametrize(("boundary", "says"), [
     ({"type": "Polygon", "coordinates": [RING[:-1] + [[102.7, 29.4]]]}, "not closed"),
-    ({"type": "Polygon", "coordinates": [[[2.64, 29.35], [2.65, 29.35], [2.65, 29.36], [2.64, 29.35]]]}, "outside China"),
+    ({"type": "Polygon", "coordinates": [[[2.64, 29.35], [2.65, 29.35], [2.65, 29.36], [2.64, 29.35]]]},
+     "outside China"),
     ({"type": "Polygon", "coordinates": [[[102.64, 29.35]] * 3]}, None),
     ({"type": "Polygon", "coordinates": [[[102.64, 291.35], *RING[1:]]]}, None),
     ({"type": "Circle", "coordinates": [RING]}, None),

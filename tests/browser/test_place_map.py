@@ -50,7 +50,8 @@ def visible_labels(page) -> list[dict]:
 def assert_no_overlap(labels):
     for i, a in enumerate(labels):
         for b in labels[i + 1:]:
-            apart = a["right"] <= b["left"] or b["right"] <= a["left"] or a["bottom"] <= b["top"] or b["bottom"] <= a["top"]
+            apart = (a["right"] <= b["left"] or b["right"] <= a["left"]
+                     or a["bottom"] <= b["top"] or b["bottom"] <= a["top"])
             assert apart, (a, b)
 
 

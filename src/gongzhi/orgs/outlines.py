@@ -93,7 +93,7 @@ def community_outlines(community: OrgNode) -> dict:
         origin = tuple(ring[0][:2])
     plane = Plane(origin)
 
-    # Distinct sites: a point given twice is moved by a few centimetres, so the two share the cell.
+    # Distinct sites: a point given twice is moved by a few centimetres, so the two split the cell between them.
     sites, seen = [], set()
     for leaf in leaves:
         x, y = plane.to(*_point(leaf))
