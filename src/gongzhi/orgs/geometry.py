@@ -239,16 +239,21 @@ def voronoi_cells(sites: Sequence[Point], region: Sequence[Sequence[Point]]) -> 
     None along the region's edge."""
     out = []
     for i, (xi, yi) in enumerate(sites):
+        # nearest first: a site farther than twice the cell's farthest vertex cannot cut it any more
+        others = sorted((math.dist(sites[i], s), j) for j, s in enumerate(sites) if j != i)
         rings = []
         for outer in region:
             ring: Ring = [(p, None) for p in outer]
-            for j, (xj, yj) in enumerate(sites):
-                if j == i:
-                    continue
+            reach = max(math.dist(sites[i], p) for p in outer)
+            for distance, j in others:
+                if distance > 2 * reach:
+                    break
+                xj, yj = sites[j]
                 # nearer to i than to j:  2(pj - pi)·x <= |pj|² - |pi|²
                 ring = _clip(ring, 2 * (xj - xi), 2 * (yj - yi), xj * xj + yj * yj - xi * xi - yi * yi, j)
                 if not ring:
                     break
+                reach = max(math.dist(sites[i], p) for p, _label in ring)
             if ring and abs(_area([p for p, _lab in ring])) > 1e-16:
                 rings.append(ring)
         out.append(rings)
