@@ -13,6 +13,7 @@ from gongzhi.core.access import Role
 from gongzhi.appeals import actions
 from gongzhi.appeals.models import Appeal, AppealFollower, Channel, Status, photo_extension
 from gongzhi.core.models import AuditEvent
+from gongzhi.orgs import geometry
 
 from .appeals_factories import make_categories
 from .factories import make_user
@@ -176,16 +177,19 @@ def test_category_fields_follow_the_category(tree, cats, client):
     assert "attr-" not in html
 
 
-def test_map_points_are_the_residents_own_community(tree, cats, client):
+def test_map_outlines_are_the_residents_own_community(tree, cats, client):
     for node, (lng, lat) in ((tree.grid_a1, (102.1, 29.1)), (tree.micro_a1, (102.2, 29.2)), (tree.grid_b1, (103.0, 30.0))):
         node.lng, node.lat = lng, lat
         node.save()
     data = resident_client(client, tree).get(reverse("appeals:m_places")).json()
     assert data["type"] == "FeatureCollection"
-    ids = {f["properties"]["id"]: f for f in data["features"]}
+    ids = {f["properties"]["id"]: f for f in data["features"] if f["properties"]["kind"] != "compound"}
     assert set(ids) == {tree.grid_a1.pk, tree.micro_a1.pk}  # grid_a2 has no coordinates; grid_b1 is elsewhere
-    assert ids[tree.micro_a1.pk]["geometry"]["coordinates"] == [102.2, 29.2]
-    assert ids[tree.micro_a1.pk]["properties"]["label"] == "第一网格 › 第一微网格"
+    cell = ids[tree.micro_a1.pk]  # the micro-grid is picked; its grid is drawn around it
+    assert cell["geometry"]["type"] == "Polygon" and cell["properties"]["role"] == "cell"
+    assert geometry.inside((102.2, 29.2), [[tuple(p) for p in cell["geometry"]["coordinates"][0]]])
+    assert ids[tree.grid_a1.pk]["properties"]["role"] == "area"
+    assert cell["properties"]["label"] == "第一网格 › 第一微网格"
 
 
 # --- possible duplicates and following ----------------------------------------------------------

@@ -49,7 +49,7 @@ def test_follow_an_offered_duplicate_and_see_its_public_part(tree, mapped, open_
     page = s.goto("/appeals/m/new/")
     page.select_option("#id_category", str(cats["garbage"].pk))
     page.locator("[data-testid=place-grid]").click()
-    page.locator(f".grid-point-{tree.grid_a2.pk}").click()
+    page.locator(f"path.place-{tree.grid_a2.pk}").click()
     page.fill("#id_description", "二组路口的垃圾桶满了好几天，没人清运")
     duplicate = page.locator(f"[data-testid=duplicate][data-appeal='{earlier.pk}']")
     expect(duplicate).to_contain_text("139********")
@@ -78,13 +78,13 @@ def test_resident_files_follows_and_rates_on_a_phone(tree, mapped, open_session)
     page.fill("#id_description", "二组路口的垃圾桶满了好几天，没人清运，味道很大")
     page.set_input_files("#id_photos", files=[{"name": "bin.png", "mimeType": "image/png", "buffer": tiny_png()}])
 
-    # pick a grid on the map (vector points, no tiles)
+    # pick a grid on the map (outlines drawn from GeoJSON, no tiles)
     expect(page.locator("[data-testid=place-map]")).to_be_hidden()  # home is the default place
     page.locator("[data-testid=place-grid]").click()
     expect(page.locator("[data-testid=place-map]")).to_be_visible()
-    point = page.locator(f".grid-point-{tree.grid_a2.pk}")
+    point = page.locator(f"path.place-{tree.grid_a2.pk}")
     expect(point).to_be_visible()
-    expect(page.locator(f".grid-point-{tree.grid_b1.pk}")).to_have_count(0)  # another community's grid
+    expect(page.locator(f"path.place-{tree.grid_b1.pk}")).to_have_count(0)  # another community's grid
     point.click()
     expect(page.locator("#id_node")).to_have_value(str(tree.grid_a2.pk))
 
@@ -158,7 +158,7 @@ def test_large_text_mode_is_kept(tree, mapped, open_session):
     expect(page.locator("[data-testid=large-font]")).to_have_attribute("aria-pressed", "true")
     page = s.goto("/appeals/m/new/")
     page.locator("[data-testid=place-grid]").click()
-    expect(page.locator(f".grid-point-{tree.grid_a1.pk}")).to_be_visible()
+    expect(page.locator(f"path.place-{tree.grid_a1.pk}")).to_be_visible()
     assert s.overflow() <= 0
     shot(s, "appeals-m-large")
     page.locator("[data-testid=large-font]").click()
@@ -202,7 +202,7 @@ def test_window_staff_file_for_someone_not_in_the_registry_on_desktop(tree, mapp
     page.select_option("#id_category", str(cats["garbage"].pk))
     page.fill("#id_description", "赵大爷来窗口反映二组路口垃圾桶坏了")
     page.locator("[data-testid=place-grid]").click()
-    page.locator(f".grid-point-{tree.grid_a2.pk}").click()  # the map shows the grids of the staff's area
+    page.locator(f"path.place-{tree.grid_a2.pk}").click()  # the map shows the grids of the staff's area
     expect(page.locator("#id_node")).to_have_value(str(tree.grid_a2.pk))
     shot(s, "appeals-m-file-for")
     with page.expect_navigation():

@@ -84,7 +84,7 @@ def test_hostile_grid_name_shows_as_text_on_the_filing_map(tree, hostile_names, 
     page = s.goto("/appeals/m/new/")
     page.locator("[data-testid=place-grid]").click()
     grid, _category = hostile_names
-    expect(page.locator(f".grid-point-{grid.pk}")).to_be_visible()
+    expect(page.locator(f"path.place-{grid.pk}")).to_be_visible()
     expect(page.locator(".leaflet-tooltip", has_text=GRID_XSS)).to_be_visible()
     assert page.locator("img[src=x]").count() == 0
     assert page.evaluate("window.__xss") is None

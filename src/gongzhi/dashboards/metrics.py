@@ -323,6 +323,7 @@ def dashboard_payload(*, user, node, date_from: dt.date | None, date_to: dt.date
         "date_to": date_to.isoformat(),
         "generated_at": timezone.localtime(now).isoformat(timespec="seconds"),
         "waiting": waiting,
+        "waiting_cap": READ_CATCH_UP,  # ``waiting`` above this means "more than this many"
         "figures": figures(total),
         # numerator and denominator of each rate, for "12 / 15" under the percentage
         "rate_parts": {

@@ -55,6 +55,12 @@ UI_TEXT = {
     "hours": gettext_lazy("hours"),
     "working_hours": gettext_lazy("working hours"),
     "of": gettext_lazy("of"),
+    "waiting": gettext_lazy("Changes not counted yet"),
+    "waiting_none": gettext_lazy("Figures up to date"),
+    "waiting_some": gettext_lazy("Being counted; reload in a moment"),
+    "waiting_help": gettext_lazy(
+        "Appeal changes (filings, handling steps, ratings) made before this page was loaded that the figures "
+        "above do not include yet: the task worker is still counting them. Usually 0."),
 }
 
 

@@ -27,6 +27,7 @@ from gongzhi.core.pii import (
 )
 from gongzhi.core.scoping import path_models, under
 
+from . import geometry
 from .models import (
     ALLOWED_CHILDREN,
     Building,
@@ -64,6 +65,8 @@ def _require(user, perm: str, org_path: str):
 
 @transaction.atomic
 def orgnode_create(*, parent: OrgNode | None, name: str, kind: str, by, **fields) -> OrgNode:
+    if "boundary" in fields:
+        fields["boundary"] = geometry.clean_boundary(fields["boundary"])
     if parent is None:
         if kind not in (NodeKind.COUNTY, NodeKind.SUBDISTRICT):
             raise ValidationError(_("A tree starts at county or subdistrict level."))
@@ -103,6 +106,21 @@ def orgnode_move(*, node: OrgNode, new_parent: OrgNode, by, reason: str = "") ->
     audit.record(actor=by, action="orgnode.move", obj=node, reason=reason,
                  changes={"parent": [str(old_parent), str(new_parent)]})
     transaction.on_commit(lambda: tree_moved.send(sender=OrgNode, node=node, old_path=old_path))
+    return node
+
+
+@transaction.atomic
+def orgnode_set_boundary(*, node: OrgNode, boundary, by, reason: str = "") -> OrgNode:
+    """Set a node's outline (a GeoJSON Polygon or MultiPolygon, as a dict or JSON text; checked by
+    ``geometry.clean_boundary``), or remove it with None or "": maps then derive one from the points."""
+    _require(by, Perm.PLACES_EDIT, node.path)
+    text = geometry.clean_boundary(boundary)
+    if text != node.boundary:
+        before = geometry.vertex_count(node.boundary)
+        node.boundary = text
+        node.save(update_fields=["boundary"])
+        audit.record(actor=by, action="orgnode.boundary", obj=node, reason=reason,
+                     changes={"vertices": [before, geometry.vertex_count(text)]})
     return node
 
 
@@ -323,6 +341,20 @@ def grid_split(*, grid: OrgNode, new_name: str, households, by, reason: str = ""
     audit.record(actor=by, action="grid.split", obj=grid, reason=reason,
                  changes={"new_grid": new_name, "households": len(households)})
     return new_grid
+
+
+@transaction.atomic
+def compound_set_boundary(*, compound: Compound, boundary, by, reason: str = "") -> Compound:
+    """Set or remove a compound's outline, as ``orgnode_set_boundary``."""
+    _require(by, Perm.PLACES_EDIT, compound.org_path)
+    text = geometry.clean_boundary(boundary)
+    if text != compound.boundary:
+        before = geometry.vertex_count(compound.boundary)
+        compound.boundary = text
+        compound.save(update_fields=["boundary"])
+        audit.record(actor=by, action="compound.boundary", obj=compound, reason=reason,
+                     changes={"vertices": [before, geometry.vertex_count(text)]})
+    return compound
 
 
 @transaction.atomic

@@ -13,6 +13,8 @@ from gongzhi.core.scoping import under
 from . import actions, selectors
 from .models import OrgNode, UnitService
 from .schemas import (
+    BoundaryIn,
+    BoundaryOut,
     BuildingFilterIn,
     BuildingOut,
     CompoundFilterIn,
@@ -132,6 +134,22 @@ def node_figures(request, node_id: Id):
     return selectors.node_figures(request.auth, node)
 
 
+@nodes_router.get("/{node_id}/boundary", response={200: BoundaryOut, **READ_ERRORS}, summary="A node's outline")
+def node_boundary(request, node_id: Id):
+    return selectors.node_get(request.auth, node_id)
+
+
+@nodes_router.put(
+    "/{node_id}/boundary", response={200: BoundaryOut, **WRITE_ERRORS}, summary="Set or remove a node's outline"
+)
+def node_boundary_set(request, node_id: Id, payload: BoundaryIn):
+    """For roles that edit places (403 otherwise); recorded in the audit log. Maps draw the outline instead of
+    the one derived from the points of the node and its neighbours."""
+    node = selectors.node_get(request.auth, node_id)
+    boundary = payload.boundary.model_dump() if payload.boundary is not None else None
+    return actions.orgnode_set_boundary(node=node, boundary=boundary, by=request.auth, reason=payload.reason)
+
+
 # --- places ----------------------------------------------------------------------------------------
 
 
@@ -154,6 +172,25 @@ def compound_list(request, filters: Query[CompoundFilterIn]):
 def compound_detail(request, compound_id: Id):
     selectors.compound_get(request.auth, compound_id)
     return _compounds(request.auth).get(pk=compound_id)
+
+
+@places_router.get(
+    "/compounds/{compound_id}/boundary", response={200: BoundaryOut, **READ_ERRORS}, summary="A compound's outline"
+)
+def compound_boundary(request, compound_id: Id):
+    return selectors.compound_get(request.auth, compound_id)
+
+
+@places_router.put(
+    "/compounds/{compound_id}/boundary", response={200: BoundaryOut, **WRITE_ERRORS},
+    summary="Set or remove a compound's outline",
+)
+def compound_boundary_set(request, compound_id: Id, payload: BoundaryIn):
+    """As for a node's outline."""
+    compound = selectors.compound_get(request.auth, compound_id)
+    boundary = payload.boundary.model_dump() if payload.boundary is not None else None
+    return actions.compound_set_boundary(compound=compound, boundary=boundary, by=request.auth,
+                                         reason=payload.reason)
 
 
 @places_router.get("/buildings", response={200: list[BuildingOut], **LIST_ERRORS}, summary="List buildings")

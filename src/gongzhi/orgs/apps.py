@@ -17,10 +17,10 @@ class OrgsConfig(AppConfig):
         for code, label in AUDIT_ACTIONS.items():
             audit.describe(code, label, changes=AUDIT_CHANGES.get(code))
 
-        from .models import OrgNode, Unit, UnitService
+        from .models import Compound, OrgNode, Unit, UnitService
         from .signals import tree_moved
 
-        process_cache.clear_on(OrgNode, Unit, UnitService)
+        process_cache.clear_on(OrgNode, Compound, Unit, UnitService)  # Compound: the map outlines
         parts.demo_part("county", "gongzhi.orgs.demo.load_demo", order=10)
         parts.setup_step("tree", _("Org tree: townships, communities and grids"),
                          "gongzhi.orgs.setup.checklist.setup_tree", order=10)
@@ -38,6 +38,8 @@ class OrgsConfig(AppConfig):
 AUDIT_ACTIONS = {
     "orgnode.create": _("Org node created"),
     "orgnode.move": _("Org node moved"),
+    "orgnode.boundary": _("Org node outline set"),
+    "compound.boundary": _("Compound outline set"),
     "grid.split": _("Grid split"),
     "household.create": _("Household created"),
     "household.update": _("Household changed"),
@@ -59,12 +61,15 @@ AUDIT_ACTIONS = {
     "entrance.create": _("Entrance created"),
 }
 _IMPORTED = {"import_job": pgettext_lazy("audit change", "Import job")}
+_OUTLINE = {"vertices": pgettext_lazy("audit change", "Outline points")}
 # The words of change keys that are not fields of the recorded object.
 AUDIT_CHANGES = {
     "grid.split": {"new_grid": pgettext_lazy("audit change", "New grid"),
                    "households": pgettext_lazy("audit change", "Households moved")},
     "pii.reveal.phone": {"field": pgettext_lazy("audit change", "Field")},
     "pii.reveal.id_number": {"field": pgettext_lazy("audit change", "Field")},
+    "orgnode.boundary": _OUTLINE,
+    "compound.boundary": _OUTLINE,
     "resident.create": _IMPORTED,
     "resident.update": _IMPORTED,
     "household.create": _IMPORTED,

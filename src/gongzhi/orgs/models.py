@@ -17,6 +17,8 @@ from treebeard.mp_tree import MP_Node
 from gongzhi.core.pii import decrypt, mask_id_number, mask_phone
 
 PATH_LENGTH = 64
+BOUNDARY_HELP = _("A GeoJSON Polygon or MultiPolygon in WGS84 longitude and latitude; empty to derive an "
+                  "outline from the points.")
 
 
 class NodeKind(models.TextChoices):
@@ -53,6 +55,9 @@ class OrgNode(MP_Node):
     # Rough centre for maps drawn from vector data (no tile server is reachable).
     lng = models.FloatField(_("longitude"), null=True, blank=True)
     lat = models.FloatField(_("latitude"), null=True, blank=True)
+    # The outline where one is known (checked by ``geometry.clean_boundary``); maps derive one from the points
+    # of the node and its siblings otherwise (``selectors.place_outlines``).
+    boundary = models.TextField(_("boundary"), blank=True, default="", help_text=BOUNDARY_HELP)
 
     class Meta:
         verbose_name = _("org node")
@@ -106,6 +111,7 @@ class Compound(models.Model):
     grids = models.ManyToManyField(OrgNode, verbose_name=_("grids"), related_name="grid_compounds", blank=True)
     lng = models.FloatField(_("longitude"), null=True, blank=True)
     lat = models.FloatField(_("latitude"), null=True, blank=True)
+    boundary = models.TextField(_("boundary"), blank=True, default="", help_text=BOUNDARY_HELP)
 
     class Meta:
         verbose_name = _("compound")

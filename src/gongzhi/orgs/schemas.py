@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 
 from gongzhi.core.api import Id, InSchema, Text
 from gongzhi.core.text import Line
 
-from . import policies
+from . import geometry, policies
 from .models import (
     CareGroup,
     CompoundKind,
@@ -78,6 +78,49 @@ class NodeFiguresOut(Schema):
     residents: int
     party_members: int
     care_groups: dict[str, int] = Field(description="Residents per care group present under the node.")
+
+
+# --- outlines --------------------------------------------------------------------------------------
+
+Degrees = Annotated[float, Field(ge=-180, le=180)]
+Position = Annotated[list[Degrees], Field(min_length=2, max_length=3, description="[longitude, latitude] (WGS84).")]
+LinearRing = Annotated[list[Position], Field(min_length=4, max_length=geometry.MAX_VERTICES,
+                                             description="Closed: the last position repeats the first.")]
+PolygonRings = Annotated[list[LinearRing], Field(min_length=1, max_length=geometry.MAX_RINGS,
+                                                 description="The outer ring, then any holes.")]
+
+
+class PolygonIn(InSchema):
+    type: Literal["Polygon"]
+    coordinates: PolygonRings
+
+
+class MultiPolygonIn(InSchema):
+    type: Literal["MultiPolygon"]
+    coordinates: Annotated[list[PolygonRings], Field(min_length=1, max_length=geometry.MAX_POLYGONS)]
+
+
+class BoundaryIn(InSchema):
+    boundary: Annotated[PolygonIn | MultiPolygonIn, Field(discriminator="type")] | None = Field(description=(
+        f"A GeoJSON Polygon or MultiPolygon in WGS84 longitude and latitude inside China, every ring closed, at "
+        f"most {geometry.MAX_VERTICES} positions in all; null removes the outline (maps then derive one from "
+        f"the points)."
+    ))
+    reason: Line = Field("", max_length=200, description="Kept in the audit log.")
+
+
+class BoundaryOut(Schema):
+    id: int
+    boundary: dict[str, Any] | None = Field(description="The GeoJSON geometry as stored, null when none is set.")
+    vertices: int = Field(description="Positions in all its rings.")
+
+    @staticmethod
+    def resolve_boundary(obj) -> dict | None:
+        return geometry.boundary_geometry(obj.boundary)
+
+    @staticmethod
+    def resolve_vertices(obj) -> int:
+        return geometry.vertex_count(obj.boundary)
 
 
 # --- places --------------------------------------------------------------------------------------

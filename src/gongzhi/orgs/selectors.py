@@ -376,3 +376,41 @@ def area_nodes(user, wanted: set[int], *, options: bool, selected: int | None = 
     if selected in found and all(row[0] != selected for row in rows):
         rows = [*rows, (selected, found[selected].name, found[selected].depth)]
     return [(pk, "\u3000" * max(0, depth - top) + name) for pk, name, depth, *_rest in rows], found
+
+
+# --- map outlines ----------------------------------------------------------------------------------
+
+
+def place_outlines(places: list[OrgNode]) -> dict:
+    """A GeoJSON FeatureCollection of the outlines of ``places`` (grids and micro-grids the caller has already
+    scoped, e.g. ``appeals.selectors.place_nodes``) and of the compounds that touch them (or of the whole
+    community, when every grid of it is among ``places``), for maps drawn without tiles.
+
+    Each feature's properties: ``id``, ``name``, ``label`` (the place's ``label`` attribute when the caller
+    set one), ``kind`` (grid, micro_grid, compound), ``role`` (``cell``: a place a tap picks; ``area``: a
+    grid drawn around its micro-grids' cells; ``compound``), ``grid`` (the grid a cell belongs to), ``set``
+    (the outline was set, not derived) and ``center`` (where its label goes). Outlines are worked out per
+    community (``outlines.community_outlines``) and kept a while in ``process_cache``, which forgets them
+    when a node or a compound is saved or the tree moves."""
+    from .outlines import community_outlines
+
+    wanted = {p.pk: p for p in places}
+    step = OrgNode.steplen
+    above = {p.path[:i] for p in places for i in range(step, len(p.path), step)}
+    features, compounds = [], []
+    for community in OrgNode.objects.filter(path__in=above, kind=NodeKind.COMMUNITY).order_by("path"):
+        kept = process_cache.get(("place-outlines", community.pk, community.path),
+                                 lambda community=community: community_outlines(community))
+        for node_id, feature in kept["places"].items():
+            if node_id in wanted:
+                label = getattr(wanted[node_id], "label", "") or feature["properties"]["name"]
+                features.append({**feature, "properties": {**feature["properties"], "label": label}})
+        whole = kept["grids"] <= wanted.keys()
+        for feature, touching in kept["compounds"]:
+            if whole or touching & wanted.keys():
+                compounds.append({**feature, "properties": {**feature["properties"],
+                                                            "label": feature["properties"]["name"]}})
+    # Cells, then the grids' outlines around them, then compounds: drawn in that order, each above the one before.
+    order = {"cell": 0, "area": 1}
+    features.sort(key=lambda f: order[f["properties"]["role"]])
+    return {"type": "FeatureCollection", "features": [*features, *compounds]}

@@ -102,15 +102,6 @@ def _status(appeal: Appeal) -> dict:
             "to_rate": to_rate}
 
 
-def _node_geojson(nodes) -> dict:
-    features = [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [n.lng, n.lat]},
-         "properties": {"id": n.pk, "name": n.name, "label": n.label, "kind": n.kind}}
-        for n in nodes if n.lng is not None and n.lat is not None
-    ]
-    return {"type": "FeatureCollection", "features": features}
-
-
 def _household_point(household) -> tuple[float | None, float | None]:
     """A household has no coordinates of its own: its compound's, else its (micro-)grid's."""
     for place in (household.compound, household.micro_grid, household.grid):
@@ -229,12 +220,14 @@ def category_fields(request):
 
 @login_required
 def places(request):
-    """GeoJSON points of the grids and micro-grids one may pick on the filing map."""
+    """GeoJSON outlines of the grids and micro-grids one may pick on the filing map (and the compounds among
+    them): set ones, or derived from the points (``orgs.selectors.place_outlines``)."""
     user = request.user
     staff = request.GET.get("for") == "staff" and policies.can_file_for_others(user)
     if not staff and _resident(user) is None:
         raise Http404
-    return JsonResponse(_node_geojson(selectors.place_nodes(user, own=not staff)))
+    return JsonResponse(registry.place_outlines(selectors.place_nodes(user, own=not staff)),
+                        content_type="application/geo+json")
 
 
 @login_required

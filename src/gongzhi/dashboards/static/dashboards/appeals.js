@@ -88,7 +88,20 @@ function kpis(data) {
       f.avg_handling_work_hours === null ? "" : `${f.avg_handling_work_hours} ${L.working_hours}`),
     card("filed", `${f.filed}`, `${L.valid} ${f.valid}`),
     card("open", `${f.open}`, `${L.overdue} ${data.overdue.count}`),
+    waitingCard(data),
   );
+}
+
+// Appeal changes the figures do not include yet (the worker is still counting a burst of them): usually 0.
+// Its meaning in a tooltip and, for screen readers and touch screens, in a hidden line of the card.
+function waitingCard(data) {
+  const more = data.waiting > data.waiting_cap;
+  const node = el("div", { class: `figure${data.waiting ? " warn" : ""}`, "data-kpi": "waiting", title: L.waiting_help },
+    el("div", { class: "num", text: more ? `${data.waiting_cap}+` : `${data.waiting}` }),
+    el("div", { class: "label", text: L.waiting }),
+    el("div", { class: "sub", text: data.waiting ? L.waiting_some : L.waiting_none }),
+    el("div", { class: "sr-only", text: L.waiting_help }));
+  return node;
 }
 
 // --- charts --------------------------------------------------------------------------------------
