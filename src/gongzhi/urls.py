@@ -16,6 +16,7 @@ urlpatterns = [
     path("registry/", include("gongzhi.orgs.urls")),
     path("registry/excel/", include("gongzhi.orgs.urls_excel")),
     path("appeals/", include("gongzhi.appeals.urls")),
+    path("participation/", include("gongzhi.participation.urls")),
     path("open311/v2/", include("gongzhi.appeals.open311_urls")),
     path("dashboards/", include(("gongzhi.dashboards.urls", "dashboards"))),
     path("notices/", include(("gongzhi.notify.urls", "notify"))),

@@ -1,0 +1,29 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ParticipationConfig(AppConfig):
+    name = "gongzhi.participation"
+    label = "participation"
+    verbose_name = _("Participation")
+
+    def ready(self):
+        from . import permissions  # noqa: F401  (declares this app's permissions and grants)
+        from gongzhi.core import audit, parts
+
+        for code, label in AUDIT_ACTIONS.items():
+            audit.describe(code, label)
+        parts.demo_part("participation", "gongzhi.participation.demo.load_demo", order=35)
+
+
+# The audit actions this app records, in the words of the audit log.
+AUDIT_ACTIONS = {
+    "wish.collect": _("Micro-wish taken down"),
+    "wish.verify": _("Micro-wish verified"),
+    "wish.publish": _("Micro-wish published"),
+    "wish.reject": _("Micro-wish turned down"),
+    "wish.claim": _("Micro-wish claimed"),
+    "wish.release": _("Micro-wish handed back"),
+    "wish.fulfil": _("Micro-wish fulfilled"),
+    "wish.thank": _("Thanks for a micro-wish"),
+}

@@ -1,0 +1,118 @@
+"""Micro-wishes (微心愿): collected, verified, published on the wish wall, claimed by one claimant, fulfilled,
+thanked; every step a dated, attributed entry of the wish's timeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from gongzhi.orgs.models import PATH_LENGTH, OrgNode, Resident, Unit
+
+
+class WishStatus(models.TextChoices):
+    COLLECTED = "collected", pgettext_lazy("wish status", "collected")
+    VERIFIED = "verified", pgettext_lazy("wish status", "verified")
+    PUBLISHED = "published", pgettext_lazy("wish status", "open for claiming")
+    CLAIMED = "claimed", pgettext_lazy("wish status", "claimed")
+    FULFILLED = "fulfilled", pgettext_lazy("wish status", "fulfilled")
+    REJECTED = "rejected", pgettext_lazy("wish status", "not taken up")
+
+
+class WishKind(models.TextChoices):
+    GOODS = "goods", _("Goods (school bag, wheelchair ...)")
+    SERVICE = "service", _("A service (repairs, a haircut ...)")
+    VISIT = "visit", _("A visit or company")
+    OTHER = "other", _("Something else")
+
+
+class WishChannel(models.TextChoices):
+    WISH_WALL = "wish_wall", _("Wish wall")
+    VISIT = "visit", _("Home visit")
+    ONLINE = "online", _("Online")
+
+
+# Which step may follow which: the actions refuse anything else with a message saying why.
+ALLOWED_FROM = {
+    "verify": (WishStatus.COLLECTED,),
+    "publish": (WishStatus.VERIFIED,),
+    "reject": (WishStatus.COLLECTED, WishStatus.VERIFIED, WishStatus.PUBLISHED),
+    "claim": (WishStatus.PUBLISHED,),
+    "release": (WishStatus.CLAIMED,),
+    "fulfil": (WishStatus.CLAIMED,),
+    "thank": (WishStatus.FULFILLED,),
+}
+
+
+# The steps in the words of the timeline and the refusals.
+STEP_WORDS = {
+    "collect": _("taken down"), "verify": _("verified"), "publish": _("published"), "reject": _("turned down"),
+    "claim": _("claimed"), "release": _("handed back"), "fulfil": _("fulfilled"), "thank": _("thanked"),
+}
+
+
+class Wish(models.Model):
+    """A resident's small wish. The resident's identity is shown whole only to staff of the area; the wall shows
+    the surname and the micro-grid (``public_name``)."""
+
+    community = models.ForeignKey(OrgNode, verbose_name=_("community"), on_delete=models.PROTECT, related_name="+")
+    node = models.ForeignKey(OrgNode, verbose_name=_("place"), on_delete=models.PROTECT, related_name="wishes",
+                             help_text=_("The resident's grid or micro-grid"))
+    org_path = models.CharField(max_length=PATH_LENGTH, db_index=True, editable=False)
+    resident = models.ForeignKey(Resident, verbose_name=_("resident"), on_delete=models.PROTECT, related_name="wishes")
+    public_name = models.CharField(_("name on the wall"), max_length=20, editable=False)
+    title = models.CharField(_("wish"), max_length=60)
+    description = models.TextField(_("details"), blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=WishKind.choices, default=WishKind.GOODS)
+    channel = models.CharField(_("channel"), max_length=16, choices=WishChannel.choices, default=WishChannel.VISIT)
+    status = models.CharField(_("status"), max_length=16, choices=WishStatus.choices, default=WishStatus.COLLECTED)
+    collected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    collected_at = models.DateTimeField(_("collected"))
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    published_at = models.DateTimeField(_("published"), null=True, blank=True)
+    claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="claimed_wishes", verbose_name=_("claimed by"))
+    claimed_unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="claimed_wishes",
+                                     verbose_name=_("claimed for unit"))
+    claimant_name = models.CharField(_("claimant"), max_length=100, blank=True)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    fulfilled_at = models.DateTimeField(_("fulfilled"), null=True, blank=True)
+    fulfilment_note = models.TextField(_("how it was fulfilled"), blank=True)
+    thanks_note = models.TextField(_("thanks"), blank=True)
+    reject_reason = models.CharField(_("why not taken up"), max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("micro-wish")
+        verbose_name_plural = _("micro-wishes")
+        indexes = [
+            models.Index(fields=["org_path", "status", "-collected_at"], name="wish_path_status"),
+            models.Index(fields=["community", "status", "-published_at"], name="wish_wall"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class WishEvent(models.Model):
+    """One step in a wish's life; never edited."""
+
+    wish = models.ForeignKey(Wish, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True)
+    kind = models.CharField(max_length=16)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    note = models.TextField(blank=True)
+
+    def get_kind_display(self) -> str:
+        return str(STEP_WORDS.get(self.kind, self.kind))
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("wish step")
+        verbose_name_plural = _("wish steps")

@@ -1,0 +1,95 @@
+"""Reads of micro-wishes, always scoped: staff see their area's wishes with who made them; party members and
+partner contacts see the wall of the communities where they claim (the surname and the place only), and what
+they claimed; a resident sees their own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from statistics import median
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from gongzhi.core.scoping import scope_q, under
+from gongzhi.core.workdays import day_start
+from gongzhi.orgs.models import OrgNode
+
+from . import policies
+from .models import Wish, WishStatus
+from .permissions import Perm
+
+ON_WALL = (WishStatus.PUBLISHED, WishStatus.CLAIMED, WishStatus.FULFILLED)
+
+
+def visible_q(user) -> Q | None:
+    """Wishes the user may see at all (``policies.can_see``), as one condition; None: none."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    q = Q(resident__user=user) | Q(claimed_by=user)
+    area = scope_q(user, Perm.WISHES_VIEW)
+    if area is not None:
+        q |= area
+    for path in policies.claim_paths(user):
+        q |= under(path) & Q(status__in=ON_WALL)
+    return q
+
+
+def wishes(user) -> QuerySet[Wish]:
+    q = visible_q(user)
+    if q is None:
+        return Wish.objects.none()
+    return Wish.objects.filter(q).select_related("node", "community", "resident", "claimed_unit")
+
+
+def wish_get(user, pk) -> Wish:
+    """One wish the user may see; missing and out of sight answer the same 404."""
+    try:
+        return wishes(user).get(pk=pk)
+    except (Wish.DoesNotExist, ValueError, TypeError):
+        raise Http404("not found") from None
+
+
+def area_wishes(user) -> QuerySet[Wish]:
+    """The staff list: the area's wishes (``wishes.view``)."""
+    area = scope_q(user, Perm.WISHES_VIEW)
+    if area is None:
+        return Wish.objects.none()
+    return Wish.objects.filter(area).select_related("node", "community", "resident")
+
+
+def wall(user) -> QuerySet[Wish]:
+    """Published wishes the user may claim, oldest first (the longest waiting on top)."""
+    paths = policies.claim_paths(user)
+    if not paths:
+        return Wish.objects.none()
+    q = Q()
+    for path in paths:
+        q |= under(path)
+    return (Wish.objects.filter(q, status=WishStatus.PUBLISHED).select_related("node")
+            .order_by("published_at", "id"))
+
+
+def my_claims(user) -> QuerySet[Wish]:
+    return Wish.objects.filter(claimed_by=user).select_related("node").order_by("-claimed_at", "-id")
+
+
+def my_wishes(user) -> QuerySet[Wish]:
+    return Wish.objects.filter(resident__user=user).select_related("node").order_by("-collected_at", "-id")
+
+
+def figures(node: OrgNode, date_from: dt.date, date_to: dt.date) -> dict:
+    """Wishes collected in the period under ``node``, and of those: published, claimed, fulfilled; the claim
+    rate (claimed / published, 0-1, None without any published) and the median days from publication to claim."""
+    rows = list(Wish.objects.filter(
+        under(node.path), collected_at__gte=day_start(date_from), collected_at__lt=day_start(date_to + dt.timedelta(days=1)),
+    ).values_list("status", "published_at", "claimed_at"))
+    published = [r for r in rows if r[1] is not None]
+    claimed = [r for r in published if r[2] is not None]
+    return {
+        "collected": len(rows),
+        "published": len(published),
+        "claimed": len(claimed),
+        "fulfilled": sum(1 for r in rows if r[0] == WishStatus.FULFILLED),
+        "claim_rate": round(len(claimed) / len(published), 4) if published else None,
+        "days_to_claim": round(median((c - p).total_seconds() / 86400 for _s, p, c in claimed), 1) if claimed else None,
+    }
