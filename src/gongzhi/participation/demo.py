@@ -29,7 +29,7 @@ WISHES = {
 # The share of wishes that end in each state (the rest are still waiting at an earlier step).
 _FATES = [(WishStatus.COLLECTED, 8), (WishStatus.VERIFIED, 7), (WishStatus.PUBLISHED, 20), (WishStatus.CLAIMED, 20),
           (WishStatus.FULFILLED, 40), (WishStatus.REJECTED, 5)]
-PER_COMMUNITY = 30
+PER_COMMUNITY = 70  # the demo county has 6 communities: 420 wishes
 
 
 def _county() -> OrgNode | None:
@@ -42,9 +42,10 @@ def load_demo(*, seed: int, scale: float, say) -> None:
     county = _county()
     if county is None or Wish.objects.exists():
         return
-    say(_("Loading micro-wishes…"))
+    say(_("Loading micro-wishes and service orders…"))
     counts = generate(county, seed=seed, scale=scale)
-    say(_("Micro-wishes loaded: %(wishes)s.") % counts)
+    counts.update(generate_orders(county, seed=seed, scale=scale))
+    say(_("Loaded %(wishes)s micro-wishes and %(orders)s service orders.") % counts)
 
 
 @transaction.atomic
@@ -54,7 +55,7 @@ def generate(county: OrgNode, *, seed: int, scale: float) -> dict:
     member = PartyMember.objects.filter(resident__user__username="dangyuan").select_related("resident__user").first()
     dangyuan = member.resident.user if member is not None else None
     made = 0
-    for community in OrgNode.objects.filter(under(county.path), kind=NodeKind.COMMUNITY).order_by("path"):
+    for community in OrgNode.objects.filter(under(county.path, "path"), kind=NodeKind.COMMUNITY).order_by("path"):
         residents = list(Resident.objects.filter(under(community.path)).values_list("id", flat=True)[:4000])
         if not residents:
             continue
@@ -116,3 +117,98 @@ def _date_back(wish: Wish, start: dt.datetime, rng: random.Random, now: dt.datet
     Wish.objects.filter(pk=wish.pk).update(**fields)
     for event in WishEvent.objects.filter(wish=wish):
         WishEvent.objects.filter(pk=event.pk).update(at=at.get(event.kind, start))
+
+
+# --- service orders: a list per community, six months of orders, written in bulk ---------------------------------
+
+SERVICES = [("老人理发", "每月第一个周六上门或在活动室"), ("代买代购", "为行动不便的老人代买米面油、药品"),
+            ("家电小修", "更换灯泡、修理水龙头等小维修"), ("作业辅导", "周末辅导小学生作业"),
+            ("陪同就医", "陪独居老人到医院复查"), ("聊天陪伴", "上门陪老人聊天、读报"),
+            ("打扫卫生", "为高龄、残疾居民打扫房间"), ("代办证件", "帮忙代办社保、医保等证件")]
+ORDERS_PER_COMMUNITY = 260  # 1,560 orders in six months
+EVIDENCE = {"老人理发": "上门理发，老人很满意", "代买代购": "代买大米一袋、食用油一桶，已送到", "家电小修": "更换了厨房灯泡",
+            "作业辅导": "辅导数学作业两小时", "陪同就医": "陪同到县医院复查，已送回家", "聊天陪伴": "陪老人聊天、读报",
+            "打扫卫生": "打扫了客厅和厨房", "代办证件": "代办医保卡补办，材料已提交"}
+
+
+def generate_orders(county: OrgNode, *, seed: int, scale: float) -> dict:
+    from gongzhi.core import audit
+
+    from .models import OrderEvent, OrderStatus, ServiceOrder
+
+    rng = random.Random(seed + 29)
+    now = timezone.now()
+    member = PartyMember.objects.filter(resident__user__username="dangyuan").select_related("resident__user").first()
+    orders, lives = [], []
+    for community in OrgNode.objects.filter(under(county.path, "path"), kind=NodeKind.COMMUNITY).order_by("path"):
+        items = [actions.service_item_save(by=SYSTEM, community=community, name=name, description=text)
+                 for name, text in SERVICES]
+        people = list(Resident.objects.filter(under(community.path)).select_related("household")
+                      .only("id", "name", "org_path", "household__grid_id", "household__micro_grid_id")[:3000])
+        if not people:
+            continue
+        names = list(PartyMember.objects.filter(under(community.path)).values_list("resident__name", flat=True)[:100])
+        names = names or ["社区志愿者"]
+        mine = member is not None and member.org_path.startswith(community.path)
+        for _i in range(max(4, round(ORDERS_PER_COMMUNITY * scale))):
+            resident = rng.choice(people)
+            item = rng.choice(items)
+            at = now - dt.timedelta(days=rng.uniform(0.2, 182))
+            start = at + dt.timedelta(hours=rng.uniform(4, 72))
+            fate = _order_fate(rng, at, now)
+            taker = member.resident.user if mine and rng.random() < 0.35 else None
+            order = ServiceOrder(
+                item=item, community=community, node_id=resident.household.micro_grid_id or resident.household.grid_id,
+                org_path=resident.org_path[:len(resident.org_path)], resident=resident,
+                public_name=resident.name[:1] + "*" * max(1, len(resident.name) - 1), note="",
+                window_start=start, window_end=start + dt.timedelta(hours=rng.choice((2, 3, 4, 24))),
+                status=fate, ordered_at=at, dispatch_due=at + dt.timedelta(days=1), return_count=0,
+            )
+            steps = [("order", "", OrderStatus.ORDERED, at, "")]
+            if fate not in (OrderStatus.ORDERED, OrderStatus.CANCELLED):
+                order.dispatched_at = at + dt.timedelta(hours=rng.uniform(0.5, 20))
+                order.assignee = taker
+                order.taker_name = str(taker) if taker else rng.choice(names)
+                if fate == OrderStatus.OPEN:
+                    order.assignee, order.taker_name = None, ""
+                steps.append(("open" if fate == OrderStatus.OPEN else "dispatch", OrderStatus.ORDERED,
+                              OrderStatus.OPEN if fate == OrderStatus.OPEN else OrderStatus.DISPATCHED,
+                              order.dispatched_at, ""))
+            if fate in (OrderStatus.TAKEN, OrderStatus.COMPLETED, OrderStatus.RATED, OrderStatus.RETURNED):
+                order.taken_at = order.dispatched_at + dt.timedelta(hours=rng.uniform(0.2, 6))
+                steps.append(("take", OrderStatus.DISPATCHED, OrderStatus.TAKEN, order.taken_at, ""))
+            if fate in (OrderStatus.COMPLETED, OrderStatus.RATED, OrderStatus.RETURNED):
+                order.completed_at = min(start + dt.timedelta(hours=rng.uniform(1, 3)), now - dt.timedelta(minutes=30))
+                order.evidence, order.hours = EVIDENCE[item.name], rng.choice((1, 1, 1.5, 2, 2, 3))
+                steps.append(("complete", OrderStatus.TAKEN, OrderStatus.COMPLETED, order.completed_at, order.evidence))
+            if fate in (OrderStatus.RATED, OrderStatus.RETURNED):
+                order.rated_at = min(order.completed_at + dt.timedelta(hours=rng.uniform(1, 48)), now - dt.timedelta(minutes=5))
+                order.satisfied = fate == OrderStatus.RATED
+                order.rating_comment = "" if order.satisfied else "约好的时间没来，改天又来的"
+                order.return_count = 0 if order.satisfied else 1
+                steps.append(("rate", OrderStatus.COMPLETED, fate, order.rated_at, order.rating_comment))
+            if fate == OrderStatus.CANCELLED:
+                steps.append(("cancel", OrderStatus.ORDERED, OrderStatus.CANCELLED, at + dt.timedelta(hours=2), "不需要了"))
+            orders.append(order)
+            lives.append(steps)
+    made = ServiceOrder.objects.bulk_create(orders, batch_size=500)
+    OrderEvent.objects.bulk_create([
+        OrderEvent(order=order, at=when, actor_name="system", kind=kind, from_status=before, to_status=after, note=note)
+        for order, steps in zip(made, lives) for kind, before, after, when, note in steps
+    ], batch_size=1000)
+    with transaction.atomic():
+        audit.record(actor=None, action="participation.demo_history", object_type="participation.serviceorder",
+                     object_id="", object_repr="demo", org_path=county.path, changes={"orders": len(made)})
+    return {"orders": len(made)}
+
+
+def _order_fate(rng: random.Random, at: dt.datetime, now: dt.datetime) -> str:
+    """What became of an order placed at ``at``: recent ones are still on their way."""
+    from .models import OrderStatus
+
+    age = (now - at).days
+    if age < 2:
+        return rng.choice([OrderStatus.ORDERED, OrderStatus.OPEN, OrderStatus.DISPATCHED, OrderStatus.TAKEN])
+    if age < 6:
+        return rng.choice([OrderStatus.TAKEN, OrderStatus.COMPLETED, OrderStatus.RATED, OrderStatus.RATED])
+    return rng.choices([OrderStatus.RATED, OrderStatus.RETURNED, OrderStatus.CANCELLED], weights=[90, 5, 5])[0]

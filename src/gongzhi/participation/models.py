@@ -116,3 +116,121 @@ class WishEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("wish step")
         verbose_name_plural = _("wish steps")
+
+
+# --- service orders: 群众点单、党支部派单、党员/志愿者接单、群众评单 ------------------------------------------------
+
+
+class ServiceItem(models.Model):
+    """An item of a community's service list (服务清单): what residents may order from its party members and
+    volunteers (a haircut for the elderly, tutoring, small repairs, company, shopping for the housebound)."""
+
+    community = models.ForeignKey(OrgNode, verbose_name=_("community"), on_delete=models.PROTECT,
+                                  related_name="service_items")
+    org_path = models.CharField(max_length=PATH_LENGTH, db_index=True, editable=False)
+    name = models.CharField(_("service"), max_length=60)
+    description = models.TextField(_("what it includes"), blank=True)
+    is_active = models.BooleanField(_("offered"), default=True)
+    sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("service item")
+        verbose_name_plural = _("service list")
+        ordering = ["sort_order", "id"]
+        constraints = [models.UniqueConstraint(fields=["community", "name"], name="serviceitem_unique_name")]
+
+    def __str__(self):
+        return self.name
+
+
+class OrderStatus(models.TextChoices):
+    ORDERED = "ordered", pgettext_lazy("order status", "ordered")
+    OPEN = "open", pgettext_lazy("order status", "open for taking")
+    DISPATCHED = "dispatched", pgettext_lazy("order status", "dispatched")
+    TAKEN = "taken", pgettext_lazy("order status", "taken")
+    COMPLETED = "completed", pgettext_lazy("order status", "done, to rate")
+    RATED = "rated", pgettext_lazy("order status", "rated")
+    RETURNED = "returned", pgettext_lazy("order status", "back with the branch")
+    CANCELLED = "cancelled", pgettext_lazy("order status", "cancelled")
+
+
+ORDER_FROM = {
+    "dispatch": (OrderStatus.ORDERED, OrderStatus.RETURNED, OrderStatus.OPEN, OrderStatus.DISPATCHED),
+    "open": (OrderStatus.ORDERED, OrderStatus.RETURNED, OrderStatus.DISPATCHED),
+    "take": (OrderStatus.OPEN, OrderStatus.DISPATCHED),
+    "complete": (OrderStatus.TAKEN,),
+    "rate": (OrderStatus.COMPLETED,),
+    "cancel": (OrderStatus.ORDERED, OrderStatus.OPEN, OrderStatus.DISPATCHED, OrderStatus.RETURNED),
+}
+ORDER_STEP_WORDS = {
+    "order": _("ordered"), "dispatch": _("dispatched"), "open": _("opened for taking"), "take": _("taken"),
+    "complete": _("done"), "rate": _("rated"), "cancel": _("cancelled"),
+}
+MAX_HOURS = 24  # a day's service at most; longer work is several orders
+
+
+class ServiceOrder(models.Model):
+    """A resident's order of an item of the service list, for a time window; dispatched by the branch (or the
+    community's staff) to a party member, or opened for any of them to take; done with evidence; rated by the
+    resident (a good rating counts the hours; a bad one goes back to the branch)."""
+
+    item = models.ForeignKey(ServiceItem, verbose_name=_("service"), on_delete=models.PROTECT, related_name="orders")
+    community = models.ForeignKey(OrgNode, verbose_name=_("community"), on_delete=models.PROTECT, related_name="+")
+    node = models.ForeignKey(OrgNode, verbose_name=_("place"), on_delete=models.PROTECT, related_name="service_orders")
+    org_path = models.CharField(max_length=PATH_LENGTH, db_index=True, editable=False)
+    resident = models.ForeignKey(Resident, verbose_name=_("for"), on_delete=models.PROTECT, related_name="service_orders")
+    public_name = models.CharField(_("name shown to takers"), max_length=20, editable=False)
+    note = models.TextField(_("what is needed"), blank=True)
+    window_start = models.DateTimeField(_("from"))
+    window_end = models.DateTimeField(_("until"))
+    status = models.CharField(_("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.ORDERED)
+    ordered_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    ordered_at = models.DateTimeField(_("ordered"))
+    dispatch_due = models.DateTimeField(_("dispatch by"))
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="service_orders", verbose_name=_("taken by"))
+    taker_name = models.CharField(_("taker"), max_length=100, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    taken_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    evidence = models.TextField(_("what was done"), blank=True)
+    hours = models.DecimalField(_("hours"), max_digits=4, decimal_places=1, null=True, blank=True)
+    satisfied = models.BooleanField(_("satisfied"), null=True, blank=True)
+    rating_comment = models.TextField(_("comment"), blank=True)
+    rated_at = models.DateTimeField(null=True, blank=True)
+    return_count = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("service order")
+        verbose_name_plural = _("service orders")
+        indexes = [
+            models.Index(fields=["org_path", "status", "-ordered_at"], name="order_path_status"),
+            models.Index(fields=["assignee", "status"], name="order_assignee"),
+        ]
+
+    def __str__(self):
+        return f"{self.item} · {self.public_name}"
+
+
+class OrderEvent(models.Model):
+    """One step in a service order's life; never edited."""
+
+    order = models.ForeignKey(ServiceOrder, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    actor_name = models.CharField(max_length=150, blank=True)
+    kind = models.CharField(max_length=16)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    note = models.TextField(blank=True)
+
+    def get_kind_display(self) -> str:
+        return str(ORDER_STEP_WORDS.get(self.kind, self.kind))
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("service order step")
+        verbose_name_plural = _("service order steps")

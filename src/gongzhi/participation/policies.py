@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from gongzhi.core.access import SYSTEM, Role
 from gongzhi.orgs.models import NodeKind, OrgNode, PartyMember, UnitService
 
-from .models import ALLOWED_FROM, STEP_WORDS, Wish
+from .models import ALLOWED_FROM, ORDER_FROM, ORDER_STEP_WORDS, STEP_WORDS, OrderStatus, ServiceOrder, Wish
 from .permissions import Perm
 
 
@@ -30,6 +30,11 @@ def community_paths(path: str) -> list[str]:
     """Every prefix of ``path`` a node could have (each step of the tree)."""
     step = OrgNode.steplen
     return [path[:i] for i in range(step, len(path) + 1, step)]
+
+
+def community_of_path(path: str) -> OrgNode | None:
+    """The community at or above ``path``."""
+    return OrgNode.objects.filter(path__in=community_paths(path), kind=NodeKind.COMMUNITY).first()
 
 
 def member_community(user) -> OrgNode | None:
@@ -45,7 +50,7 @@ def member_community(user) -> OrgNode | None:
     community = None
     if member is not None:
         path = member.assigned_node.path if member.assigned_node_id else member.resident.org_path
-        community = OrgNode.objects.filter(path__in=community_paths(path), kind=NodeKind.COMMUNITY).first()
+        community = community_of_path(path)
     user._participation_community = community
     return community
 
@@ -157,3 +162,78 @@ def require(user, wish: Wish, step: str) -> None:
     if wish.status not in ALLOWED_FROM.get(step, ()):
         raise StepRefused(why_not(user, wish, step))
     raise PermissionDenied(why_not(user, wish, step))
+
+
+# --- service orders ------------------------------------------------------------------------------------------------
+
+
+def can_place(user, node: OrgNode) -> bool:
+    """Order a service for a resident living at ``node`` (a resident orders for themselves)."""
+    return user is SYSTEM or _authenticated(user) and user.can(Perm.ORDERS_PLACE, node.path)
+
+
+def can_dispatch(user, order: ServiceOrder) -> bool:
+    return user is SYSTEM or _authenticated(user) and user.can(Perm.ORDERS_DISPATCH, order.org_path)
+
+
+def is_orderer(user, order: ServiceOrder) -> bool:
+    return _authenticated(user) and order.resident.user_id == user.pk
+
+
+def is_taker(user, order: ServiceOrder) -> bool:
+    return _authenticated(user) and order.assignee_id == user.pk
+
+
+def may_take_in(user, order: ServiceOrder) -> bool:
+    """Among those who take the community's orders (its party members, its partner units' contacts)."""
+    return any(order.org_path.startswith(p) for p in claim_paths(user))
+
+
+def order_allowed(user, order: ServiceOrder, step: str) -> bool:
+    if order.status not in ORDER_FROM.get(step, ()):
+        return False
+    if user is SYSTEM:
+        return True
+    if step in ("dispatch", "open"):
+        return can_dispatch(user, order)
+    if step == "take":
+        if order.status == OrderStatus.DISPATCHED:
+            return is_taker(user, order)
+        return may_take_in(user, order) and not is_orderer(user, order)
+    if step == "complete":
+        return is_taker(user, order)
+    if step == "rate":
+        return is_orderer(user, order) or (_authenticated(user) and user.can(Perm.ORDERS_PLACE, order.org_path))
+    if step == "cancel":
+        return is_orderer(user, order) or can_dispatch(user, order) or (
+            _authenticated(user) and user.can(Perm.ORDERS_PLACE, order.org_path))
+    return False
+
+
+ORDER_STEPS = ("dispatch", "open", "take", "complete", "rate", "cancel")
+
+
+def order_steps(user, order: ServiceOrder) -> list[str]:
+    return [step for step in ORDER_STEPS if order_allowed(user, order, step)]
+
+
+def order_sees_whole(user, order: ServiceOrder) -> bool:
+    return _authenticated(user) and (user.can(Perm.ORDERS_VIEW, order.org_path) or is_orderer(user, order)
+                                     or is_taker(user, order))
+
+
+def order_require(user, order: ServiceOrder, step: str) -> None:
+    if order_allowed(user, order, step):
+        return
+    if order.status not in ORDER_FROM.get(step, ()):
+        if step == "take" and order.status == OrderStatus.TAKEN:
+            raise StepRefused(_("%(name)s has already taken this order.") % {"name": order.taker_name})
+        if step == "rate" and order.status == OrderStatus.RATED:
+            raise StepRefused(_("This order has been rated already."))
+        raise StepRefused(_("This order is %(status)s: it cannot be %(step)s now.") % {
+            "status": order.get_status_display(), "step": ORDER_STEP_WORDS.get(step, step)})
+    if step == "take" and is_orderer(user, order):
+        raise PermissionDenied(_("You cannot take your own order."))
+    if step == "take" and order.status == OrderStatus.DISPATCHED:
+        raise PermissionDenied(_("This order was dispatched to %(name)s.") % {"name": order.taker_name})
+    raise PermissionDenied(_("You may not do this."))

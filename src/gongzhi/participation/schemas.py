@@ -10,7 +10,7 @@ from ninja import Field, Schema
 from gongzhi.core.api import Id, InSchema, Text
 
 from . import policies
-from .models import WishChannel, WishKind, WishStatus
+from .models import OrderStatus, WishChannel, WishKind, WishStatus
 
 WishStatusCode = Literal[tuple(WishStatus.values)]
 WishKindCode = Literal[tuple(WishKind.values)]
@@ -73,3 +73,87 @@ class WishStepIn(InSchema):
     note: StepNote = Field(
         "", description="How it was fulfilled (`fulfil`), why (`reject`, `release`), thanks (`thank`).")
     unit_id: Id | None = Field(None, description="`claim`: claim for this partner unit you are a contact of.")
+
+
+# --- service orders ----------------------------------------------------------------------------------------------
+
+OrderStatusCode = Literal[tuple(OrderStatus.values)]
+OrderStep = Literal["dispatch", "open", "take", "complete", "rate", "cancel"]
+OrderNote = Text(max_length=1000, multiline=True)
+
+
+class OrderFilterIn(InSchema):
+    status: OrderStatusCode | None = None
+    open: bool = Field(False, description="Only orders open for you to take, the soonest window first.")
+
+
+class ServiceItemOut(Schema):
+    id: int
+    name: str
+    description: str
+    community_id: int
+
+
+class OrderOut(Schema):
+    id: int
+    status: OrderStatusCode
+    service: str
+    place: str
+    resident: str = Field(description="The whole name for the area's staff, the resident and the taker, else the "
+                                      "surname only (张*).")
+    address: str = Field(description="For those who see the whole order; else empty.")
+    note: str
+    window_start: dt.datetime
+    window_end: dt.datetime
+    ordered_at: dt.datetime
+    dispatch_due: dt.datetime
+    taken_by: str
+    evidence: str
+    hours: float | None
+    satisfied: bool | None
+    rating_comment: str
+    allowed: list[OrderStep]
+
+    @staticmethod
+    def resolve_service(obj) -> str:
+        return obj.item.name
+
+    @staticmethod
+    def resolve_place(obj) -> str:
+        return obj.node.name
+
+    @staticmethod
+    def resolve_resident(obj, context) -> str:
+        return obj.resident.name if policies.order_sees_whole(context["request"].auth, obj) else obj.public_name
+
+    @staticmethod
+    def resolve_address(obj, context) -> str:
+        return obj.resident.household.address if policies.order_sees_whole(context["request"].auth, obj) else ""
+
+    @staticmethod
+    def resolve_taken_by(obj) -> str:
+        return obj.taker_name
+
+    @staticmethod
+    def resolve_hours(obj) -> float | None:
+        return float(obj.hours) if obj.hours is not None else None
+
+    @staticmethod
+    def resolve_allowed(obj, context) -> list[str]:
+        return policies.order_steps(context["request"].auth, obj)
+
+
+class OrderIn(InSchema):
+    item_id: Id = Field(description="An item of the service list of the resident's community.")
+    window_start: dt.datetime
+    window_end: dt.datetime
+    note: OrderNote = ""
+    resident_id: Id | None = Field(None, description="The resident it is for (staff); yourself when left out.")
+
+
+class OrderStepIn(InSchema):
+    to_user_id: Id | None = Field(None, description="`dispatch`: the party member's account id.")
+    evidence: OrderNote = Field("", description="`complete`: what was done.")
+    hours: float | None = Field(None, ge=0.1, le=24, description="`complete`: hours spent (0.1 to 24).")
+    satisfied: bool | None = Field(None, description="`rate`: true closes the order; false sends it back to the branch.")
+    comment: OrderNote = Field("", description="`rate`: needed when not satisfied; `cancel`: the reason.")

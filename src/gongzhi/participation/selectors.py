@@ -15,7 +15,7 @@ from gongzhi.core.workdays import day_start
 from gongzhi.orgs.models import OrgNode
 
 from . import policies
-from .models import Wish, WishStatus
+from .models import OrderStatus, ServiceItem, ServiceOrder, Wish, WishStatus
 from .permissions import Perm
 
 ON_WALL = (WishStatus.PUBLISHED, WishStatus.CLAIMED, WishStatus.FULFILLED)
@@ -92,4 +92,96 @@ def figures(node: OrgNode, date_from: dt.date, date_to: dt.date) -> dict:
         "fulfilled": sum(1 for r in rows if r[0] == WishStatus.FULFILLED),
         "claim_rate": round(len(claimed) / len(published), 4) if published else None,
         "days_to_claim": round(median((c - p).total_seconds() / 86400 for _s, p, c in claimed), 1) if claimed else None,
+    }
+
+
+# --- service orders ------------------------------------------------------------------------------------------------
+
+ORDER_ACTIVE = (OrderStatus.ORDERED, OrderStatus.OPEN, OrderStatus.DISPATCHED, OrderStatus.TAKEN,
+                OrderStatus.COMPLETED, OrderStatus.RETURNED)
+
+
+def order_visible_q(user) -> Q | None:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    q = Q(resident__user=user) | Q(assignee=user)
+    area = scope_q(user, Perm.ORDERS_VIEW)
+    if area is not None:
+        q |= area
+    for path in policies.claim_paths(user):
+        q |= under(path) & Q(status=OrderStatus.OPEN)
+    return q
+
+
+def orders(user) -> QuerySet[ServiceOrder]:
+    q = order_visible_q(user)
+    if q is None:
+        return ServiceOrder.objects.none()
+    return ServiceOrder.objects.filter(q).select_related("item", "node", "resident__household")
+
+
+def order_get(user, pk) -> ServiceOrder:
+    try:
+        return orders(user).get(pk=pk)
+    except (ServiceOrder.DoesNotExist, ValueError, TypeError):
+        raise Http404("not found") from None
+
+
+def area_orders(user) -> QuerySet[ServiceOrder]:
+    area = scope_q(user, Perm.ORDERS_VIEW)
+    if area is None:
+        return ServiceOrder.objects.none()
+    return ServiceOrder.objects.filter(area).select_related("item", "node", "resident")
+
+
+def open_orders(user) -> QuerySet[ServiceOrder]:
+    """Orders open for taking in the communities where the user takes them, the soonest window first."""
+    paths = policies.claim_paths(user)
+    if not paths:
+        return ServiceOrder.objects.none()
+    q = Q()
+    for path in paths:
+        q |= under(path)
+    return (ServiceOrder.objects.filter(q, status=OrderStatus.OPEN).exclude(resident__user=user)
+            .select_related("item", "node").order_by("window_end", "id"))
+
+
+def my_orders(user, *, done: bool = False) -> QuerySet[ServiceOrder]:
+    """Orders dispatched to or taken by the user still to do (the soonest first), or ``done`` ones (newest first)."""
+    waiting = (OrderStatus.DISPATCHED, OrderStatus.TAKEN)
+    qs = ServiceOrder.objects.filter(assignee=user).select_related("item", "node", "resident__household")
+    if done:
+        return qs.exclude(status__in=waiting).order_by("-completed_at", "-id")
+    return qs.filter(status__in=waiting).order_by("window_start", "id")
+
+
+def ordered_by_me(user) -> QuerySet[ServiceOrder]:
+    return ServiceOrder.objects.filter(resident__user=user).select_related("item").order_by("-ordered_at", "-id")
+
+
+def service_list(community: OrgNode) -> QuerySet[ServiceItem]:
+    return ServiceItem.objects.filter(community=community, is_active=True)
+
+
+def takers(community: OrgNode) -> list:
+    """The party members of ``community`` with an account, whom the branch may dispatch to."""
+    from gongzhi.orgs.models import PartyMember
+
+    members = (PartyMember.objects.filter(under(community.path), resident__user__isnull=False)
+               .select_related("resident__user").order_by("resident__name"))
+    return [m.resident.user for m in members if m.resident.user.is_active]
+
+
+def order_figures(node: OrgNode, date_from: dt.date, date_to: dt.date) -> dict:
+    """Orders placed in the period under ``node``: how many, rated, satisfied; the satisfaction rate (satisfied
+    ratings / ratings, 0-1) and the hours of satisfied orders."""
+    rows = list(ServiceOrder.objects.filter(
+        under(node.path), ordered_at__gte=day_start(date_from), ordered_at__lt=day_start(date_to + dt.timedelta(days=1)),
+    ).values_list("satisfied", "hours"))
+    rated = [r for r in rows if r[0] is not None]
+    good = [r for r in rated if r[0]]
+    return {
+        "orders": len(rows), "rated": len(rated), "satisfied": len(good),
+        "satisfaction_rate": round(len(good) / len(rated), 4) if rated else None,
+        "hours": float(sum((r[1] or 0) for r in good)),
     }

@@ -8,6 +8,11 @@ urlpatterns = [
     path("wishes/new/<int:resident_pk>/", views.wish_new, name="wish_new"),
     path("wishes/<int:pk>/", views.wish_detail, name="wish"),
     path("wishes/<int:pk>/<slug:step>/", views.wish_step, name="wish_step"),
+    path("orders/", views.order_list, name="orders"),
+    path("orders/<int:pk>/", views.order_detail, name="order"),
+    path("orders/<int:pk>/<slug:step>/", views.order_step, name="order_step"),
+    path("services/", views.service_list, name="services"),
     path("m/", views.m_home, name="m_home"),
+    path("m/order/", views.m_order_new, name="m_order_new"),
     path("m/wish/", views.m_wish_new, name="m_wish_new"),
 ]

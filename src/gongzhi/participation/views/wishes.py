@@ -12,10 +12,10 @@ from gongzhi.core import pages
 from gongzhi.orgs import selectors as org_selectors
 from gongzhi.orgs.models import Resident
 
-from . import actions, policies, selectors
-from .forms import OwnWishForm, StepForm, WishFilterForm, WishForm
-from .models import WishStatus
-from .permissions import Perm
+from .. import actions, policies, selectors
+from ..forms import OwnWishForm, StepForm, WishFilterForm, WishForm
+from ..models import WishStatus
+from ..permissions import Perm
 
 PAGE_SIZE = 30
 
@@ -104,14 +104,18 @@ def wish_step(request, pk, step):
 
 @login_required
 def m_home(request):
-    """The phone page of those who claim (party members, partner contacts) and of residents: the wall of open
-    wishes of one's community, what one claimed, one's own wishes."""
+    """The phone page of those who claim and take (party members, partner contacts) and of residents: the open
+    service orders and the wall of open wishes of one's community, what one took and claimed; one's own orders
+    and wishes."""
     user = request.user
     own = Resident.objects.filter(user=user).first()
     return render(request, "participation/m/home.html", {
         "wall": list(selectors.wall(user)[:50]), "claims": list(selectors.my_claims(user)[:50]),
         "mine": list(selectors.my_wishes(user)[:20]), "community": policies.member_community(user),
         "may_claim": bool(policies.claim_paths(user)), "own": own,
+        "open_orders": list(selectors.open_orders(user)[:50]), "my_orders": list(selectors.my_orders(user)[:50]),
+        "my_done": list(selectors.my_orders(user, done=True)[:10]),
+        "ordered": list(selectors.ordered_by_me(user)[:20]),
     })
 
 

@@ -15,9 +15,9 @@ from gongzhi.core.pii import mask_name
 from gongzhi.core.text import TextError, clean_block, clean_line
 from gongzhi.orgs.models import NodeKind, OrgNode, Resident
 
-from . import policies
-from .models import ALLOWED_FROM, Wish, WishChannel, WishEvent, WishKind, WishStatus
-from .policies import StepRefused
+from .. import policies
+from ..models import ALLOWED_FROM, Wish, WishChannel, WishEvent, WishKind, WishStatus
+from ..policies import StepRefused
 
 TITLE_MAX = 60
 
