@@ -36,4 +36,7 @@ AUDIT_ACTIONS = {
     "order.rate": _("Service order rated"),
     "order.cancel": _("Service order cancelled"),
     "participation.demo_history": _("Demo service orders generated"),
+    "dual.register": _("Party member reported to a community"),
+    "dual.confirm": _("Dual registration confirmed"),
+    "dual.decline": _("Dual registration declined"),
 }

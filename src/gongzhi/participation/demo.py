@@ -43,8 +43,10 @@ def load_demo(*, seed: int, scale: float, say) -> None:
     if county is None or Wish.objects.exists():
         return
     say(_("Loading micro-wishes and service orders…"))
+    registered = generate_party_work(county, seed=seed)
     counts = generate(county, seed=seed, scale=scale)
     counts.update(generate_orders(county, seed=seed, scale=scale))
+    counts["reports"] = registered
     say(_("Loaded %(wishes)s micro-wishes and %(orders)s service orders.") % counts)
 
 
@@ -212,3 +214,38 @@ def _order_fate(rng: random.Random, at: dt.datetime, now: dt.datetime) -> str:
     if age < 6:
         return rng.choice([OrderStatus.TAKEN, OrderStatus.COMPLETED, OrderStatus.RATED, OrderStatus.RATED])
     return rng.choices([OrderStatus.RATED, OrderStatus.RETURNED, OrderStatus.CANCELLED], weights=[90, 5, 5])[0]
+
+
+# --- party members at work ---------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def generate_party_work(county: OrgNode, *, seed: int) -> int:
+    """``dangyuan`` is an in-service member who reported to their community and looks after a micro-grid; in
+    every community a few in-service members have reported, some confirmed, some waiting for the community."""
+    from .actions import dual_confirm, dual_register
+
+    rng = random.Random(seed + 41)
+    made = 0
+    member = PartyMember.objects.filter(resident__user__username="dangyuan").select_related("resident").first()
+    if member is not None:
+        PartyMember.objects.filter(pk=member.pk).update(in_service=True, work_unit=member.work_unit or "汉源县财政局")
+        registration = dual_register(by=SYSTEM, member=member, skills="水电维修、代买代购", availability="周末、工作日晚上")
+        cell = OrgNode.objects.filter(path__startswith=registration.community.path, kind=NodeKind.MICRO_GRID).filter(
+            path__startswith=member.resident.org_path[:len(registration.community.path) + OrgNode.steplen]).order_by(
+            "path").first() or OrgNode.objects.get(path=member.resident.org_path)
+        dual_confirm(by=SYSTEM, registration=registration, micro_grid=cell)
+        made += 1
+    for community in OrgNode.objects.filter(under(county.path, "path"), kind=NodeKind.COMMUNITY).order_by("path"):
+        cells = list(OrgNode.objects.filter(path__startswith=community.path, kind=NodeKind.MICRO_GRID).order_by("path"))
+        others = list(PartyMember.objects.filter(under(community.path), resident__user__isnull=True)
+                      .select_related("resident").order_by("id")[:12])
+        for i, other in enumerate(others):
+            PartyMember.objects.filter(pk=other.pk).update(in_service=True, work_unit=other.work_unit or rng.choice(
+                ["县教育局", "县人民医院", "县供电公司", "县税务局", "县农业农村局"]))
+            registration = dual_register(by=SYSTEM, member=other, skills=rng.choice(
+                ["理发", "作业辅导", "家电维修", "法律咨询", "健康咨询", "驾驶"]), availability=rng.choice(["周末", "工作日晚上"]))
+            if i % 3 and cells:
+                dual_confirm(by=SYSTEM, registration=registration, micro_grid=rng.choice(cells))
+            made += 1
+    return made

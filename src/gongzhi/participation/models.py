@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from gongzhi.orgs.models import PATH_LENGTH, OrgNode, Resident, Unit
+from gongzhi.orgs.models import PATH_LENGTH, OrgNode, PartyMember, Resident, Unit
 
 
 class WishStatus(models.TextChoices):
@@ -234,3 +234,42 @@ class OrderEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("service order step")
         verbose_name_plural = _("service order steps")
+
+
+# --- party members at work: 双报到 and 下沉 ------------------------------------------------------------------------
+
+
+class DualStatus(models.TextChoices):
+    PENDING = "pending", pgettext_lazy("dual registration", "waiting for the community")
+    CONFIRMED = "confirmed", pgettext_lazy("dual registration", "confirmed")
+    DECLINED = "declined", pgettext_lazy("dual registration", "declined")
+
+
+class DualRegistration(models.Model):
+    """An in-service party member reports to the community where they live (双报到); the community's party
+    organisation confirms and assigns them to a micro-grid (下沉), where they look after households and take
+    the community's orders and wishes."""
+
+    member = models.ForeignKey(PartyMember, verbose_name=_("party member"), on_delete=models.PROTECT,
+                               related_name="dual_registrations")
+    community = models.ForeignKey(OrgNode, verbose_name=_("community"), on_delete=models.PROTECT, related_name="+")
+    org_path = models.CharField(max_length=PATH_LENGTH, db_index=True, editable=False)
+    skills = models.CharField(_("what I can do"), max_length=200, blank=True)
+    availability = models.CharField(_("when I can help"), max_length=100, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=DualStatus.choices, default=DualStatus.PENDING)
+    requested_at = models.DateTimeField(_("reported"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    micro_grid = models.ForeignKey(OrgNode, verbose_name=_("assigned to"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decline_reason = models.CharField(_("why declined"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("dual registration")
+        verbose_name_plural = _("dual registrations")
+        constraints = [models.UniqueConstraint(fields=["member"], condition=models.Q(status__in=["pending", "confirmed"]),
+                                               name="dualregistration_one_open")]
+
+    def __str__(self):
+        return f"{self.member} → {self.community}"

@@ -12,7 +12,7 @@ from django.http import Http404
 
 from gongzhi.core.scoping import scope_q, under
 from gongzhi.core.workdays import day_start
-from gongzhi.orgs.models import OrgNode
+from gongzhi.orgs.models import NodeKind, OrgNode
 
 from . import policies
 from .models import OrderStatus, ServiceItem, ServiceOrder, Wish, WishStatus
@@ -185,3 +185,85 @@ def order_figures(node: OrgNode, date_from: dt.date, date_to: dt.date) -> dict:
         "satisfaction_rate": round(len(good) / len(rated), 4) if rated else None,
         "hours": float(sum((r[1] or 0) for r in good)),
     }
+
+
+# --- party members at work -----------------------------------------------------------------------------------------
+
+
+def my_membership(user):
+    """The user's party membership with its resident, or None."""
+    from gongzhi.orgs.models import PartyMember
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return PartyMember.objects.filter(resident__user=user).select_related("resident", "assigned_node", "organization").first()
+
+
+def my_registration(member):
+    from .models import DualRegistration
+
+    if member is None:
+        return None
+    return (DualRegistration.objects.filter(member=member).select_related("community", "micro_grid")
+            .order_by("-requested_at", "-id").first())
+
+
+def households_looked_after(member, limit: int = 50) -> list[dict]:
+    """The households of the member's micro-grid: the head's name and masked phone, the address; nothing else."""
+    from gongzhi.orgs.models import Household
+
+    if member is None or member.assigned_node.kind not in (NodeKind.GRID, NodeKind.MICRO_GRID):
+        return []
+    rows = (Household.objects.filter(under(member.assigned_node.path)).select_related("head")
+            .order_by("address", "id")[:limit])
+    return [{"address": h.address, "head": h.head.name if h.head_id else "",
+             "phone": h.head.phone_masked if h.head_id else ""} for h in rows]
+
+
+def _month(today: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = today.replace(day=1)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    return day_start(start), day_start(end)
+
+
+def hours_of(user, today: dt.date) -> dict:
+    """The hours of the user's satisfied service orders: this month, and in all."""
+    from django.db.models import Sum
+
+    done = ServiceOrder.objects.filter(assignee=user, status=OrderStatus.RATED, satisfied=True)
+    start, end = _month(today)
+    month = done.filter(completed_at__gte=start, completed_at__lt=end).aggregate(h=Sum("hours"))["h"]
+    total = done.aggregate(h=Sum("hours"))["h"]
+    return {"month": float(month or 0), "total": float(total or 0)}
+
+
+def branch_ranking(member, today: dt.date, limit: int = 10) -> list[dict]:
+    """The members of the member's party organisation with an account, by hours of satisfied service this month."""
+    from django.db.models import Count, Sum
+
+    if member is None:
+        return []
+    start, end = _month(today)
+    rows = (ServiceOrder.objects.filter(
+        assignee__resident__party_member__organization=member.organization_id, status=OrderStatus.RATED,
+        satisfied=True, completed_at__gte=start, completed_at__lt=end,
+    ).values("assignee", "assignee__resident__name").annotate(hours=Sum("hours"), orders=Count("id"))
+        .order_by("-hours", "assignee")[:limit])
+    return [{"name": r["assignee__resident__name"], "hours": float(r["hours"] or 0), "orders": r["orders"],
+             "me": r["assignee"] == member.resident.user_id} for r in rows]
+
+
+def party_participation(node: OrgNode, today: dt.date) -> dict:
+    """在职党员 participation this month under ``node``: members with a confirmed dual registration there, and
+    how many of them did at least one satisfied service; the rate (0-1, None without registered members)."""
+    from .models import DualRegistration, DualStatus
+
+    start, end = _month(today)
+    registered = set(DualRegistration.objects.filter(under(node.path), status=DualStatus.CONFIRMED)
+                     .values_list("member__resident__user_id", flat=True))
+    registered.discard(None)
+    active = set(ServiceOrder.objects.filter(
+        assignee_id__in=registered, status=OrderStatus.RATED, satisfied=True, completed_at__gte=start,
+        completed_at__lt=end).values_list("assignee_id", flat=True)) if registered else set()
+    return {"registered": len(registered), "active": len(active),
+            "rate": round(len(active) / len(registered), 4) if registered else None}

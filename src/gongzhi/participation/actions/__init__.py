@@ -6,3 +6,4 @@ from .wishes import (  # noqa: F401
 from .orders import (  # noqa: F401
     order_cancel, order_complete, order_dispatch, order_open, order_place, order_rate, order_take, service_item_save,
 )
+from .party import dual_confirm, dual_decline, dual_register  # noqa: F401

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -109,7 +110,13 @@ def m_home(request):
     and wishes."""
     user = request.user
     own = Resident.objects.filter(user=user).first()
+    member = selectors.my_membership(user)
+    today = timezone.localdate()
     return render(request, "participation/m/home.html", {
+        "member": member, "registration": selectors.my_registration(member),
+        "households": selectors.households_looked_after(member) if member else [],
+        "hours": selectors.hours_of(user, today) if member else None,
+        "ranking": selectors.branch_ranking(member, today) if member else [],
         "wall": list(selectors.wall(user)[:50]), "claims": list(selectors.my_claims(user)[:50]),
         "mine": list(selectors.my_wishes(user)[:20]), "community": policies.member_community(user),
         "may_claim": bool(policies.claim_paths(user)), "own": own,
