@@ -36,6 +36,7 @@ def test_grid_worker_menu_is_short_and_grouped(client, tree):
     assert sections == [
         ("", ["home", "notices"]),
         ("诉求", ["appeal-queues", "appeals", "appeal-file-for", "appeal-dashboard"]),
+        ("共建", ["orders", "wishes"]),
         ("名册", ["residents", "tree", "party", "units"]),
         ("设置", ["import"]),
     ]
@@ -63,13 +64,13 @@ def test_county_admin_menu_has_the_settings_together(client, tree):
 
 
 def test_resident_menu_stays_short(client, tree):
-    assert menu(client, tree.users[Role.RESIDENT]) == [("", ["notices", "mine", "my-appeals"])]
+    assert menu(client, tree.users[Role.RESIDENT]) == [("", ["notices", "mine", "my-appeals", "my-wishes"])]
 
 
 def test_party_member_menu_links_their_party_organisation(client, tree):
     PartyMember.objects.create(resident=tree.resident_a, organization=tree.branch_a, assigned_node=tree.micro_a1,
                                org_path=tree.micro_a1.path)
-    assert menu(client, tree.users[Role.RESIDENT]) == [("", ["notices", "mine", "my-party", "my-appeals"])]
+    assert menu(client, tree.users[Role.RESIDENT]) == [("", ["notices", "mine", "my-party", "my-appeals", "my-wishes"])]
 
 
 @pytest.mark.parametrize("role", [Role.COMMUNITY_STAFF, Role.SUBDISTRICT_STAFF, Role.DEPARTMENT_HANDLER])

@@ -48,6 +48,7 @@ api = NinjaAPI(
 api.add_router("/auth", accounts_router)
 api.add_router("/", orgs_router)
 api.add_router("/", "gongzhi.appeals.api.router")
+api.add_router("/", "gongzhi.participation.api.router")
 api.add_router("/metrics", "gongzhi.dashboards.api.router")
 
 

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "gongzhi.accounts",
     "gongzhi.orgs",
     "gongzhi.appeals",
+    "gongzhi.participation",
     "gongzhi.notify",
     "gongzhi.dashboards",
     # Above every app: the demo, the benchmarks, site-wide commands.

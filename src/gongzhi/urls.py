@@ -17,6 +17,7 @@ urlpatterns = [
     path("registry/excel/", include("gongzhi.orgs.urls_excel")),
     path("registry/setup/", include("gongzhi.orgs.urls_setup")),
     path("appeals/", include("gongzhi.appeals.urls")),
+    path("participation/", include("gongzhi.participation.urls")),
     path("open311/v2/", include("gongzhi.appeals.open311_urls")),
     path("dashboards/", include(("gongzhi.dashboards.urls", "dashboards"))),
     path("notices/", include(("gongzhi.notify.urls", "notify"))),
