@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from gongzhi.accounts.actions import token_create
 from gongzhi.accounts.models import RoleAssignment
-from gongzhi.core.access import Role
+from gongzhi.core.access import SYSTEM, Role
 from gongzhi.appeals import actions as appeal_actions
 from gongzhi.appeals.actions.open311 import open311_client_create
 from gongzhi.appeals.models import Category, Channel
@@ -132,8 +132,22 @@ def every_object(tree, settings, tmp_path):
                           url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc")
     client, _key = open311_client_create(name=HOSTILE, node=tree.county, by=admin)
     resolved.refresh_from_db()
+    from gongzhi.orgs.models import PartyMember
+    from gongzhi.participation import actions as part_actions
+
+    wish = part_actions.wish_collect(by=SYSTEM, resident=tree.resident_a, title=HOSTILE[:60], description=HOSTILE)
+    part_actions.wish_verify(wish=wish, by=SYSTEM)
+    part_actions.wish_publish(wish=wish, by=SYSTEM)
+    item = part_actions.service_item_save(by=SYSTEM, community=tree.comm_a, name=HOSTILE[:60])
+    start = timezone.now() + dt.timedelta(hours=2)
+    order = part_actions.order_place(by=SYSTEM, resident=tree.resident_a, item=item, window_start=start,
+                                     window_end=start + dt.timedelta(hours=2), note=HOSTILE)
+    member = PartyMember.objects.create(resident=tree.resident_a2, organization=tree.branch_a,
+                                        assigned_node=tree.grid_a2, org_path=tree.grid_a2.path, in_service=True)
+    report = part_actions.dual_register(by=SYSTEM, member=member, skills=HOSTILE[:200])
     return SimpleNamespace(cats=cats, hostile=hostile, rule=rule, resolved=resolved, waiting=waiting, tokens=tokens,
-                           notices=notices, job=job, robot=robot, client=client, photo=resolved.photos.get())
+                           notices=notices, job=job, robot=robot, client=client, photo=resolved.photos.get(),
+                           wish=wish, order=order, report=report)
 
 
 def home(t, user):
@@ -186,6 +200,12 @@ DETAIL = {
     "notify:read": lambda d, t, u: {"pk": d.notices[u.pk].pk},
     "notify:webhook": lambda d, t, u: {"pk": d.robot.pk},
     "notify:webhook_test": lambda d, t, u: {"pk": d.robot.pk},
+    "participation:wish_new": lambda d, t, u: {"resident_pk": t.resident_a.pk},
+    "participation:wish": lambda d, t, u: {"pk": d.wish.pk},
+    "participation:wish_step": lambda d, t, u: {"pk": d.wish.pk, "step": "claim"},
+    "participation:order": lambda d, t, u: {"pk": d.order.pk},
+    "participation:order_step": lambda d, t, u: {"pk": d.order.pk, "step": "take"},
+    "participation:dual_decide": lambda d, t, u: {"pk": d.report.pk, "decision": "confirm"},
 }
 # Machine interfaces, not pages: the JSON API's resources (its one page, the Swagger docs, is opened) and
 # Open311's JSON/XML resources.
