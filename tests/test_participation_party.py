@@ -97,3 +97,31 @@ def test_hours_ranking_and_participation_rate(tree, member):
     assert ranking == [{"name": "在职党员", "hours": 3.5, "orders": 2, "me": True}]
     assert selectors.party_participation(tree.comm_a, today) == {"registered": 1, "active": 1, "rate": 1.0}
     assert selectors.party_participation(tree.comm_b, today)["rate"] is None
+
+
+def test_the_participation_figures_api(client, tree, member):
+    """GET /api/v1/metrics/participation: the figures docs/metrics.md defines, scoped, with bounded periods."""
+    user = member.resident.user
+    item = actions.service_item_save(by=SYSTEM, community=tree.comm_a, name="家电小修")
+    registration = actions.dual_register(by=user, member=member)
+    actions.dual_confirm(by=SYSTEM, registration=registration, micro_grid=tree.grid_a2)
+    start = timezone.now() + dt.timedelta(hours=1)
+    order = actions.order_place(by=tree.users[Role.RESIDENT], resident=tree.resident_a, item=item,
+                                window_start=start, window_end=start + dt.timedelta(hours=2))
+    order = actions.order_take(order=actions.order_open(order=order, by=SYSTEM), by=user)
+    actions.order_rate(order=actions.order_complete(order=order, by=user, evidence="修好了", hours=2), by=SYSTEM,
+                       satisfied=True)
+    wish = actions.wish_collect(by=SYSTEM, resident=tree.resident_a, title="一个书包")
+    actions.wish_publish(wish=actions.wish_verify(wish=wish, by=SYSTEM), by=SYSTEM)
+    client.force_login(tree.users[Role.COMMUNITY_STAFF])
+    body = client.get("/api/v1/metrics/participation").json()
+    assert body["node_id"] == tree.comm_a.pk
+    figures = body["figures"]
+    assert (figures["orders"], figures["orders_satisfaction_rate"], figures["volunteer_hours"]) == (1, 1.0, 2.0)
+    assert (figures["wishes_published"], figures["wishes_claim_rate"]) == (1, 0.0)
+    assert (figures["party_members_registered"], figures["party_member_participation_rate"]) == (1, 1.0)
+    assert client.get("/api/v1/metrics/participation", {"node": tree.comm_b.pk}).status_code == 404
+    assert client.get("/api/v1/metrics/participation", {"from": "2026-01-01", "to": "2025-01-01"}).status_code == 422
+    assert client.get("/api/v1/metrics/participation", {"from": "2020-01-01", "to": "2026-01-01"}).status_code == 422
+    client.force_login(tree.users[Role.RESIDENT])
+    assert client.get("/api/v1/metrics/participation").status_code == 403

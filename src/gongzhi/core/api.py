@@ -106,6 +106,37 @@ def _day(value) -> dt.date:
 Day = Annotated[dt.date, PlainValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
 """A day written ``YYYY-MM-DD`` (nothing else: no time, no timestamp), from ``FIRST_DAY`` to ``LAST_DAY``."""
 
+_MOMENT_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII)
+
+
+def _moment(value) -> dt.datetime:
+    from django.utils import timezone
+    from django.utils.dateparse import parse_datetime
+
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str) and len(value) <= 35 and _MOMENT_RE.fullmatch(value):
+        try:
+            moment = parse_datetime(value)
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise PydanticCustomError("datetime_from_string", _("There is no such time."))
+    else:
+        raise PydanticCustomError("datetime_type", _("Give a time as YYYY-MM-DDTHH:MM (with an offset, or China time)."))
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_default_timezone())
+    if not FIRST_DAY <= moment.date() <= LAST_DAY:
+        raise PydanticCustomError("datetime_range", _("Give a time from {first} to {last}."),
+                                  {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()})
+    return moment
+
+
+Moment = Annotated[dt.datetime, PlainValidator(_moment),
+                   WithJsonSchema({"type": "string", "format": "date-time", "maxLength": 35})]
+"""A time written ISO 8601 (``2026-12-08T09:30``, with an offset or in China time), from ``FIRST_DAY`` to
+``LAST_DAY``."""
+
 # What Python's str.strip() removes, spelled out so that the pattern means the same in JSON Schema's regexes
 # (ECMA-262) and Python's: their \s differ.
 _NOT_SPACE = r"[^\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"

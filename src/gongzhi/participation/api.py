@@ -3,9 +3,12 @@
 A step the wish's state does not allow now (claimed by someone else a moment ago) answers 409 with the reason,
 naming who took it; a step the caller may not take 403; a wish they may not see 404, like a missing one."""
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Query, Router
 from ninja.pagination import paginate
@@ -20,7 +23,7 @@ from . import actions, policies, selectors
 from .models import ServiceItem
 from .permissions import Perm
 from .schemas import (
-    OrderFilterIn, OrderIn, OrderOut, OrderStep, OrderStepIn, ServiceItemOut, WishFilterIn, WishIn, WishOut, WishStep,
+    OrderFilterIn, OrderIn, OrderOut, OrderStep, OrderStepIn, ParticipationOut, ParticipationQueryIn, ServiceItemOut, WishFilterIn, WishIn, WishOut, WishStep,
     WishStepIn,
 )
 
@@ -187,3 +190,45 @@ def order_step(request, order_id: Id, step: OrderStep, payload: OrderStepIn | No
         return _ORDER_STEPS[step](order, user, payload or OrderStepIn())
     except policies.StepRefused as exc:
         return HttpStatus(409, {"detail": " ".join(exc.messages)})
+
+
+# --- figures -------------------------------------------------------------------------------------------------------
+
+LONGEST_PERIOD = 366
+
+
+@router.get("/metrics/participation", response={200: ParticipationOut, **READ_ERRORS},
+            summary="Participation figures: wishes, service orders, hours, party members")
+def participation_metrics(request, q: Query[ParticipationQueryIn]):
+    """The claim rate of micro-wishes, the satisfaction rate of service orders, the hours served and the share of
+    in-service party members who served this month, under a node in a period (both days inclusive), as
+    docs/metrics.md ("Participation") defines them. A node outside your area answers 404; a period longer than
+    366 days or ending before it starts answers 422."""
+    user = request.auth
+    if not (user.can(Perm.WISHES_VIEW) or user.can(Perm.ORDERS_VIEW)):
+        raise PermissionDenied(_("You may not see the participation figures."))
+    if q.node is not None:
+        node = org_selectors.node_get(user, q.node)
+    else:
+        node = org_selectors.nodes(user).order_by("depth", "path").first()
+        if node is None:
+            raise Http404
+    date_to = q.date_to or timezone.localdate()
+    date_from = q.date_from or date_to - dt.timedelta(days=29)
+    if date_from > date_to or (date_to - date_from).days >= LONGEST_PERIOD:
+        raise ValidationError({"from": _("Choose a period of 1 to 366 days that ends after it starts.")})
+    wishes = selectors.figures(node, date_from, date_to)
+    orders = selectors.order_figures(node, date_from, date_to)
+    party = selectors.party_participation(node, date_to)
+    return {
+        "node_id": node.pk, "node_name": node.name, "date_from": date_from, "date_to": date_to,
+        "figures": {
+            "wishes_collected": wishes["collected"], "wishes_published": wishes["published"],
+            "wishes_claimed": wishes["claimed"], "wishes_fulfilled": wishes["fulfilled"],
+            "wishes_claim_rate": wishes["claim_rate"], "wishes_days_to_claim": wishes["days_to_claim"],
+            "orders": orders["orders"], "orders_rated": orders["rated"], "orders_satisfied": orders["satisfied"],
+            "orders_satisfaction_rate": orders["satisfaction_rate"], "volunteer_hours": orders["hours"],
+            "party_members_registered": party["registered"], "party_members_active": party["active"],
+            "party_member_participation_rate": party["rate"],
+        },
+    }

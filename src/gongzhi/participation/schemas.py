@@ -7,7 +7,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from gongzhi.core.api import Id, InSchema, Text
+from gongzhi.core.api import Day, Id, InSchema, Moment, Text
 
 from . import policies
 from .models import OrderStatus, WishChannel, WishKind, WishStatus
@@ -145,8 +145,8 @@ class OrderOut(Schema):
 
 class OrderIn(InSchema):
     item_id: Id = Field(description="An item of the service list of the resident's community.")
-    window_start: dt.datetime
-    window_end: dt.datetime
+    window_start: Moment = Field(description="From when the service suits (China time unless an offset is given).")
+    window_end: Moment
     note: OrderNote = ""
     resident_id: Id | None = Field(None, description="The resident it is for (staff); yourself when left out.")
 
@@ -157,3 +157,38 @@ class OrderStepIn(InSchema):
     hours: float | None = Field(None, ge=0.1, le=24, description="`complete`: hours spent (0.1 to 24).")
     satisfied: bool | None = Field(None, description="`rate`: true closes the order; false sends it back to the branch.")
     comment: OrderNote = Field("", description="`rate`: needed when not satisfied; `cancel`: the reason.")
+
+
+# --- figures -------------------------------------------------------------------------------------------------------
+
+
+class ParticipationQueryIn(InSchema):
+    node: Id | None = Field(None, description="Org node id; default: the top node of your area.")
+    date_from: Day | None = Field(None, alias="from", description="First day (Asia/Shanghai), inclusive; default: "
+                                                                  "29 days before `to`.")
+    date_to: Day | None = Field(None, alias="to", description="Last day, inclusive; default: today.")
+
+
+class ParticipationFiguresOut(Schema):
+    wishes_collected: int
+    wishes_published: int
+    wishes_claimed: int
+    wishes_fulfilled: int
+    wishes_claim_rate: float | None = Field(description="Claimed / published, of the wishes collected in the period.")
+    wishes_days_to_claim: float | None = Field(description="Mean days from publication to claim.")
+    orders: int
+    orders_rated: int
+    orders_satisfied: int
+    orders_satisfaction_rate: float | None = Field(description="Satisfied / rated, of the orders placed in the period.")
+    volunteer_hours: float = Field(description="Hours of the satisfied service orders placed in the period.")
+    party_members_registered: int = Field(description="In-service members with a confirmed dual registration.")
+    party_members_active: int = Field(description="... with at least one satisfied service in the month of `to`.")
+    party_member_participation_rate: float | None
+
+
+class ParticipationOut(Schema):
+    node_id: int
+    node_name: str
+    date_from: dt.date
+    date_to: dt.date
+    figures: ParticipationFiguresOut
