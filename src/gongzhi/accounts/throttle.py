@@ -29,7 +29,7 @@ from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.db import router, transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -202,3 +202,64 @@ class ThrottleHandler(AxesDatabaseHandler):
             refuse(request, lock)
         request.axes_credentials = credentials
         user_locked_out.send("axes", request=request, username=username, ip_address=request.axes_ip_address)
+
+
+# --- joining by real name --------------------------------------------------------------------------------------
+# Every try at joining (with a code or without) is counted before anything of the registry is looked at, per
+# network address and per code, in one transaction under the address's gate (as ``reserve`` does for logins):
+# parallel tries get at most the limit. Tries are not handed back: a family joining from one home network
+# uses a few of the address's tries, a guesser runs out of them.
+
+
+@dataclass(frozen=True)
+class JoinLock:
+    """Why joining is refused now: ``kind`` is "address" or "code"."""
+
+    kind: str
+    until: dt.datetime
+
+    @property
+    def seconds_left(self) -> int:
+        return max(1, math.ceil((self.until - timezone.now()).total_seconds()))
+
+    def message(self) -> str:
+        minutes = max(1, math.ceil(self.seconds_left / 60))
+        if self.kind == "code":
+            return ngettext(
+                "Too many tries with this code: it can be tried again in %(minutes)s minute. Ask your grid worker "
+                "if you cannot join.",
+                "Too many tries with this code: it can be tried again in %(minutes)s minutes. Ask your grid worker "
+                "if you cannot join.",
+                minutes,
+            ) % {"minutes": minutes}
+        return ngettext(
+            "Too many tries at joining from your network address: try again in %(minutes)s minute.",
+            "Too many tries at joining from your network address: try again in %(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+
+
+def join_window() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.JOIN_ATTEMPT_WINDOW_MINUTES)
+
+
+def join_reserve(request, code_hash: str = "") -> JoinLock | None:
+    """Count one try at joining from the request's address (and with ``code_hash``), or answer the lock that
+    refuses it (nothing counted then)."""
+    from .models import JoinAttempt
+
+    address = (client_ip(request) if request is not None else None) or ""
+    since = timezone.now() - join_window()
+    with transaction.atomic(using=router.db_for_write(JoinAttempt)):
+        _hold_gate(address)
+        JoinAttempt.objects.filter(at__lt=since).delete()
+        mine = JoinAttempt.objects.filter(address=address, at__gte=since)
+        row = mine.aggregate(n=Count("id"), first=Min("at"))
+        if row["n"] >= settings.JOIN_MAX_ATTEMPTS_PER_ADDRESS:
+            return JoinLock("address", row["first"] + join_window())
+        if code_hash:
+            row = JoinAttempt.objects.filter(code_hash=code_hash, at__gte=since).aggregate(n=Count("id"), first=Min("at"))
+            if row["n"] >= settings.JOIN_MAX_ATTEMPTS_PER_CODE:
+                return JoinLock("code", row["first"] + join_window())
+        JoinAttempt.objects.create(address=address, code_hash=code_hash)
+    return None
