@@ -230,7 +230,7 @@ def code_for(raw: str, *, lock: bool = False) -> JoinCode | None:
     code = normalize_code(raw)
     if not code:
         return None
-    qs = JoinCode.objects.select_for_update() if lock else JoinCode.objects
+    qs = JoinCode.objects.select_for_update(of=("self",)) if lock else JoinCode.objects
     return qs.select_related("household", "party_member__resident").filter(code_hash=code_hash(code)).first()
 
 
