@@ -461,7 +461,7 @@ def test_the_door_notice_and_its_qr_code(tree, client):
     assert page.status_code == 200 and actions.format_code(raw) in body and tree.household_a.address in body
     assert reverse("join:code_qr", args=[code.pk]) in body and "data:" not in body
     svg = client.get(reverse("join:code_qr", args=[code.pk]))
-    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml" and b"<svg" in svg.content
+    assert svg.status_code == 200 and svg["Content-Type"] == "image/svg+xml" and b'<svg xmlns="http://www.w3.org/2000/svg"' in svg.content
     client.force_login(tree.users[Role.SUBDISTRICT_STAFF])  # another subdistrict's worker? no: same area
     assert client.get(reverse("join:code_qr", args=[code.pk])).status_code == 200
     client.force_login(User.objects.get(username="bumen"))

@@ -36,7 +36,7 @@ def test_grid_worker_menu_is_short_and_grouped(client, tree):
     assert sections == [
         ("", ["home", "notices"]),
         ("诉求", ["appeal-queues", "appeals", "appeal-file-for", "appeal-dashboard"]),
-        ("名册", ["residents", "tree", "party", "units"]),
+        ("名册", ["residents", "tree", "join-requests", "party", "units"]),
         ("设置", ["import"]),
     ]
     found = items(sections)

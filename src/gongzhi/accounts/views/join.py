@@ -3,6 +3,8 @@ worker's (a household's codes and their door notice, a party member's code, the 
 
 from __future__ import annotations
 
+import io
+
 import segno
 from django.conf import settings
 from django.contrib import messages
@@ -348,8 +350,10 @@ def code_print(request, pk: int):
 def code_qr(request, pk: int):
     """The QR code of a join code's link, as SVG (the pages' policy allows images from this site only)."""
     code = selectors.join_code_get(request.user, pk)
-    qr = segno.make(_code_link(code.reveal()), error="m")
-    response = HttpResponse(qr.svg_inline(scale=8, border=2), content_type="image/svg+xml")
+    out = io.BytesIO()
+    segno.make(_code_link(code.reveal()), error="m").save(out, kind="svg", scale=8, border=2, xmldecl=False,
+                                                          svgclass=None, lineclass=None)
+    response = HttpResponse(out.getvalue(), content_type="image/svg+xml")
     response["Cache-Control"] = "private, no-store"
     return response
 
