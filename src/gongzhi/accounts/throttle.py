@@ -239,6 +239,9 @@ class JoinLock:
         ) % {"minutes": minutes}
 
 
+JOIN_SWEEP_EVERY = 50
+
+
 def join_window() -> dt.timedelta:
     return dt.timedelta(minutes=settings.JOIN_ATTEMPT_WINDOW_MINUTES)
 
@@ -250,16 +253,18 @@ def join_reserve(request, code_hash: str = "") -> JoinLock | None:
 
     address = (client_ip(request) if request is not None else None) or ""
     since = timezone.now() - join_window()
+    by_address, by_code = Q(address=address), Q(code_hash=code_hash) if code_hash else Q(pk__in=[])
     with transaction.atomic(using=router.db_for_write(JoinAttempt)):
         _hold_gate(address)
-        JoinAttempt.objects.filter(at__lt=since).delete()
-        mine = JoinAttempt.objects.filter(address=address, at__gte=since)
-        row = mine.aggregate(n=Count("id"), first=Min("at"))
-        if row["n"] >= settings.JOIN_MAX_ATTEMPTS_PER_ADDRESS:
-            return JoinLock("address", row["first"] + join_window())
-        if code_hash:
-            row = JoinAttempt.objects.filter(code_hash=code_hash, at__gte=since).aggregate(n=Count("id"), first=Min("at"))
-            if row["n"] >= settings.JOIN_MAX_ATTEMPTS_PER_CODE:
-                return JoinLock("code", row["first"] + join_window())
-        JoinAttempt.objects.create(address=address, code_hash=code_hash)
+        row = JoinAttempt.objects.filter(by_address | by_code, at__gte=since).aggregate(
+            n_address=Count("id", filter=by_address), first_address=Min("at", filter=by_address),
+            n_code=Count("id", filter=by_code), first_code=Min("at", filter=by_code),
+        )
+        if row["n_address"] >= settings.JOIN_MAX_ATTEMPTS_PER_ADDRESS:
+            return JoinLock("address", row["first_address"] + join_window())
+        if code_hash and row["n_code"] >= settings.JOIN_MAX_ATTEMPTS_PER_CODE:
+            return JoinLock("code", row["first_code"] + join_window())
+        attempt = JoinAttempt.objects.create(address=address, code_hash=code_hash)
+        if attempt.pk % JOIN_SWEEP_EVERY == 0:  # now and then, the tries older than the window go
+            JoinAttempt.objects.filter(at__lt=since).delete()
     return None

@@ -234,8 +234,9 @@ def code_for(raw: str, *, lock: bool = False) -> JoinCode | None:
     return qs.select_related("household", "party_member__resident").filter(code_hash=code_hash(code)).first()
 
 
-def code_problem(code: JoinCode | None) -> str | None:
-    """Why a code does not work (for the person holding it), or None."""
+def code_problem(code: JoinCode | None, unlinked: list | None = None) -> str | None:
+    """Why a code does not work (for the person holding it), or None. ``unlinked``: the members of a household
+    code's household without an account, when the caller has them already."""
     if code is None:
         return _("This join code is not known. Check it against the notice, or ask your grid worker.")
     if code.revoked_at is not None:
@@ -245,13 +246,10 @@ def code_problem(code: JoinCode | None) -> str | None:
     if code.kind == JoinCode.Kind.PARTY_MEMBER:
         if code.uses or code.party_member.resident.user_id is not None:
             return _("This join code has been used. Ask your party branch if you need a new one.")
-    elif not Resident.objects.filter(household_id=code.household_id, user__isnull=True).exists():
+    elif not (unlinked if unlinked is not None
+              else Resident.objects.filter(household_id=code.household_id, user__isnull=True).exists()):
         return _("This join code has been used by every member of the household.")
     return None
-
-
-def _household_node_id(household: Household) -> int:
-    return household.micro_grid_id or household.grid_id
 
 
 def _link(*, user: User, resident: Resident, by) -> None:
@@ -260,7 +258,8 @@ def _link(*, user: User, resident: Resident, by) -> None:
     if Resident.objects.filter(pk=resident.pk, user__isnull=True).update(user=user) != 1:
         raise ValidationError(_("This resident has an account already."))
     resident.user = user
-    node = OrgNode.objects.get(pk=_household_node_id(resident.household))
+    household = resident.household  # the role is held at its place: its micro-grid, or its grid
+    node = household.micro_grid if household.micro_grid_id else household.grid
     role_assign(user=user, role=Role.RESIDENT, node=node, by=by)
 
 
@@ -319,7 +318,11 @@ def join(*, request, code: str, name: str, id_last4: str, phone: str | None = No
 @transaction.atomic
 def _join(*, code: str, person: dict, password: str | None, existing: User | None, sms_code: str) -> Joined:
     row = code_for(code, lock=True)
-    problem = code_problem(row)
+    candidates = None
+    if row is not None and row.kind == JoinCode.Kind.HOUSEHOLD:
+        candidates = list(Resident.objects.filter(household_id=row.household_id, user__isnull=True)
+                          .select_related("household__grid", "household__micro_grid"))
+    problem = code_problem(row, candidates)
     if problem:
         raise ValidationError({"code": problem})
     if existing is None:
@@ -329,8 +332,6 @@ def _join(*, code: str, person: dict, password: str | None, existing: User | Non
         candidates = [member.resident]
         where = {"party_member": member, "household_id": member.resident.household_id, "org_path": member.org_path}
     else:
-        candidates = list(Resident.objects.filter(household_id=row.household_id, user__isnull=True)
-                          .select_related("household"))
         where = {"household": row.household, "org_path": row.org_path}
     match = next((r for r in candidates if _matches(r, person)), None)
     if match is None:
