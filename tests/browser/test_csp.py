@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import RequestFactory
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -25,6 +26,7 @@ from gongzhi.notify.models import Notice
 from gongzhi.orgs import actions as org_actions
 
 from ..appeals_factories import make_categories, route_water_to
+from ..factories import make_id
 from ..test_appeals_resident_pages import tiny_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -132,8 +134,23 @@ def every_object(tree, settings, tmp_path):
                           url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc")
     client, _key = open311_client_create(name=HOSTILE, node=tree.county, by=admin)
     resolved.refresh_from_db()
+    # Joining: a household's code with a request waiting on it, a party member with a code of their own.
+    from gongzhi.accounts.actions import join as join_actions
+    from gongzhi.orgs.models import PartyMember
+
+    org_actions.resident_create(household=tree.household_a2, name=HOSTILE[:20], id_number=make_id("19800101"),
+                                by=admin)
+    join_code, join_raw = join_actions.join_code_create(by=admin, household=tree.household_a2, days=30)
+    join_request = join_actions.join(request=RequestFactory().post("/", REMOTE_ADDR="198.51.100.77"), code=join_raw,
+                                     name=HOSTILE[:20] + "x", id_last4="1234", phone="13600000999",
+                                     password="Csp-join-2026").join_request
+    member = PartyMember.objects.create(resident=tree.resident_a2, organization=tree.branch_a,
+                                        assigned_node=tree.grid_a1, org_path=tree.grid_a1.path)
+    party_code, _raw = join_actions.join_code_create(by=admin, party_member=member, days=30)
     return SimpleNamespace(cats=cats, hostile=hostile, rule=rule, resolved=resolved, waiting=waiting, tokens=tokens,
-                           notices=notices, job=job, robot=robot, client=client, photo=resolved.photos.get())
+                           notices=notices, job=job, robot=robot, client=client, photo=resolved.photos.get(),
+                           join_code=join_code, join_raw=join_raw, join_request=join_request, party_member=member,
+                           party_code=party_code)
 
 
 def home(t, user):
@@ -185,6 +202,16 @@ DETAIL = {
     "notify:read": lambda d, t, u: {"pk": d.notices[u.pk].pk},
     "notify:webhook": lambda d, t, u: {"pk": d.robot.pk},
     "notify:webhook_test": lambda d, t, u: {"pk": d.robot.pk},
+    "join:request": lambda d, t, u: {"pk": d.join_request.pk},
+    "join:approve": lambda d, t, u: {"pk": d.join_request.pk},
+    "join:reject": lambda d, t, u: {"pk": d.join_request.pk},
+    "join:household": lambda d, t, u: {"pk": t.household_a2.pk},
+    "join:unlink": lambda d, t, u: {"pk": t.household_a2.pk},
+    "join:party": lambda d, t, u: {"pk": d.party_member.pk},
+    "join:code_print": lambda d, t, u: [{"pk": d.join_code.pk}, {"pk": d.party_code.pk}],
+    "join:code_qr": lambda d, t, u: {"pk": d.join_code.pk},
+    "join:code_revoke": lambda d, t, u: {"pk": d.join_code.pk},
+    "join:code": lambda d, t, u: {"code": d.join_raw},
 }
 # Machine interfaces, not pages: the JSON API's resources (its one page, the Swagger docs, is opened) and
 # Open311's JSON/XML resources.

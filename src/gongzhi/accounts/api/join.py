@@ -1,7 +1,7 @@
 """Joining endpoints: join codes for a household or a party member, joining (anonymous), and the join requests
 waiting for the grid worker."""
 
-from __future__ import annotations
+from typing import Literal
 
 from django.conf import settings
 from django.http import HttpResponse
@@ -86,12 +86,11 @@ def phone_code(request, payload: PhoneCodeIn, response: HttpResponse):
 
 @router.get("/join-requests", response={200: list[JoinRequestOut], **LIST_ERRORS}, summary="List join requests")
 @paginate(Page)
-def join_request_list(request, status: str = "pending"):
-    """Join requests in your area, newest first: `status` pending (default), approved, rejected, active or all."""
+def join_request_list(request, status: Literal["pending", "approved", "rejected", "active", "all"] = "pending"):
+    """Join requests in your area, newest first: `status` pending (default), approved, rejected, active (joined
+    with a code that matched) or all."""
     qs = selectors.join_requests(request.auth)
-    if status != "all":
-        qs = qs.filter(status=status if status in ("pending", "approved", "rejected", "active") else "pending")
-    return qs
+    return qs if status == "all" else qs.filter(status=status)
 
 
 @router.post("/join-requests/{request_id}/approve", response={200: JoinRequestOut, **WRITE_ERRORS},
