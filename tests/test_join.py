@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from gongzhi.accounts import selectors
 from gongzhi.accounts.actions import join as actions
-from gongzhi.accounts.models import JoinAttempt, JoinCode, JoinRequest, RoleAssignment, User
+from gongzhi.accounts.models import JoinAttempt, JoinCode, JoinRequest, PhoneCheck, RoleAssignment, User
 from gongzhi.core.access import SYSTEM, Role
 from gongzhi.core.models import AuditEvent
 from gongzhi.orgs import actions as orgs_actions
@@ -482,3 +482,50 @@ def test_the_grid_workers_phone_page_and_menu_count_waiting_requests(tree, clien
     _code, raw = new_code(tree)
     actions.join(request=rf(), code=raw, name="某人", id_last4="1234", phone="13712345670", password=PASSWORD)
     assert 'data-testid="join-badge">1<' in client.get(reverse("join:badge")).content.decode()
+
+
+# --- phone verification by SMS (off by default) ------------------------------------------------------------------
+
+
+class CapturingSms:
+    sent: list = []
+
+    def send(self, phone, text):
+        from gongzhi.accounts.sms import SmsResult
+
+        CapturingSms.sent.append((phone, text))
+        return SmsResult(True)
+
+
+def test_the_log_backend_sends_nothing_and_the_page_says_so(tree, client, settings, caplog):
+    settings.JOIN_VERIFY_PHONE = True
+    _code, raw = new_code(tree)
+    url = reverse("join:code", args=[raw])
+    response = client.post(url, {"code": raw, "phone": "13712345678", "send_code": "1"}, follow=True)
+    body = response.content.decode()
+    assert "不能发送短信" in body and "已通过短信发送" not in body
+    assert "13712345678" in caplog.text  # the message went to the log only
+
+
+def test_joining_needs_the_texted_code_where_phones_are_verified(tree, settings):
+    from gongzhi.accounts import sms
+
+    settings.JOIN_VERIFY_PHONE = True
+    settings.GONGZHI_SMS_BACKEND = "tests.test_join.CapturingSms"
+    sms._backend.cache_clear()
+    CapturingSms.sent.clear()
+    spouse = add_member(tree.household_a)
+    _code, raw = new_code(tree)
+    person = dict(code=raw, name=spouse.name, id_last4=last4(spouse), phone="13712345678", password=PASSWORD)
+    assert actions.phone_check_send(request=rf(), phone="13712345678").delivered
+    texted = CapturingSms.sent[-1][1]
+    code = next(w for w in texted.replace("，", " ").replace("。", " ").split() if w.isdigit() and len(w) == 6)
+    before = written()
+    with pytest.raises(ValidationError):
+        actions.join(request=rf(), sms_code="000000" if code != "000000" else "111111", **person)
+    with pytest.raises(ValidationError):
+        actions.join(request=rf(), **person)  # no code at all
+    assert written() == before
+    assert PhoneCheck.objects.get().tries == 2  # wrong codes are counted: 5 and the code is spent
+    assert actions.join(request=rf(), sms_code=code, **person).status == "active"
+    sms._backend.cache_clear()

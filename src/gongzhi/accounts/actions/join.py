@@ -186,20 +186,29 @@ def _phone_free(phone: str) -> None:
 
 
 def _check_phone(phone: str, sms_code: str) -> None:
-    _phone_free(phone)
+    """Where phones are verified, the texted code is right: checked in a transaction of its own, so a wrong
+    code counts against the code's tries although the join writes nothing."""
     if not settings.JOIN_VERIFY_PHONE:
         return
+    with transaction.atomic():
+        problem = _sms_code_problem(phone, sms_code)
+    if problem:
+        raise ValidationError({"sms_code": problem})
+
+
+def _sms_code_problem(phone: str, sms_code: str) -> str | None:
     check = (PhoneCheck.objects.select_for_update()
              .filter(phone_hash=blind_index("phone", phone), used_at=None, expires_at__gt=timezone.now())
              .order_by("-created_at").first())
     given = (sms_code or "").strip()
     if check is None or check.tries >= PHONE_CHECK_TRIES:
-        raise ValidationError({"sms_code": _("Ask for a new code to be sent to your phone.")})
+        return _("Ask for a new code to be sent to your phone.")
     if not given or not hmac.compare_digest(check.code_hash, _sms_hash(phone, given)):
         PhoneCheck.objects.filter(pk=check.pk).update(tries=check.tries + 1)
-        raise ValidationError({"sms_code": _("The code from the text message is wrong.")})
+        return _("The code from the text message is wrong.")
     check.used_at = timezone.now()
     check.save(update_fields=["used_at"])
+    return None
 
 
 def _sms_hash(phone: str, code: str) -> str:
@@ -311,6 +320,8 @@ def join(*, request, code: str, name: str, id_last4: str, phone: str | None = No
     lock = throttle.join_reserve(request, code_hash(normalized))
     if lock is not None:
         raise JoinRefused(lock)
+    if existing is None:
+        _check_phone(person["phone"], sms_code)
     return _join(code=normalized, person=person, password=None if existing else password, existing=existing,
                  sms_code=sms_code)
 
@@ -326,7 +337,7 @@ def _join(*, code: str, person: dict, password: str | None, existing: User | Non
     if problem:
         raise ValidationError({"code": problem})
     if existing is None:
-        _check_phone(person["phone"], sms_code)
+        _phone_free(person["phone"])  # under the code's lock: two joins racing with one phone see each other
     if row.kind == JoinCode.Kind.PARTY_MEMBER:
         member = row.party_member
         candidates = [member.resident]
@@ -384,6 +395,8 @@ def join_ask(*, request, community: OrgNode, compound: Compound | None, building
     lock = throttle.join_reserve(request)
     if lock is not None:
         raise JoinRefused(lock)
+    if existing is None:
+        _check_phone(person["phone"], sms_code)
     return _ask(person=person, password=password, existing=existing, sms_code=sms_code, community=community,
                 compound=compound, building=building, address=address)
 
@@ -391,7 +404,7 @@ def join_ask(*, request, community: OrgNode, compound: Compound | None, building
 @transaction.atomic
 def _ask(*, person, password, existing, sms_code, community, compound, building, address) -> JoinRequest:
     if existing is None:
-        _check_phone(person["phone"], sms_code)
+        _phone_free(person["phone"])
     org_path = building.org_path if building is not None else community.path
     join_request = _request_row(person=person, password=password, existing_user=existing, community=community,
                                 compound=compound, building=building, address=address, org_path=org_path)
