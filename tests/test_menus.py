@@ -37,7 +37,7 @@ def test_grid_worker_menu_is_short_and_grouped(client, tree):
         ("", ["home", "notices"]),
         ("诉求", ["appeal-queues", "appeals", "appeal-file-for", "appeal-dashboard"]),
         ("共建", ["orders", "wishes"]),
-        ("名册", ["residents", "tree", "party", "units"]),
+        ("名册", ["residents", "tree", "join-requests", "party", "units"]),
         ("设置", ["import"]),
     ]
     found = items(sections)

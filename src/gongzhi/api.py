@@ -50,6 +50,7 @@ api.add_router("/", orgs_router)
 api.add_router("/", "gongzhi.appeals.api.router")
 api.add_router("/", "gongzhi.participation.api.router")
 api.add_router("/metrics", "gongzhi.dashboards.api.router")
+api.add_router("/", "gongzhi.accounts.api.join.router")
 
 
 def _error(request, status: int, detail, **headers):

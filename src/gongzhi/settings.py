@@ -279,3 +279,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("GONGZHI_LOG_LEVEL", "WARNING")},
 }
+
+# Residents joining by real name (docs/deploy.md, "Residents joining"): how long a household's join code may
+# work, how many tries an address and a code get per window, and phone verification by SMS (off by default;
+# the default SMS backend only writes the message to the log, and the page says so).
+JOIN_CODE_DAY_CHOICES = sorted(
+    {int(d) for d in os.environ.get("GONGZHI_JOIN_CODE_DAY_CHOICES", "7,30").split(",") if d.strip()}
+)
+JOIN_CODE_DEFAULT_DAYS = int(os.environ.get("GONGZHI_JOIN_CODE_DAYS", "30"))
+JOIN_MAX_ATTEMPTS_PER_ADDRESS = int(os.environ.get("GONGZHI_JOIN_MAX_ATTEMPTS_PER_ADDRESS", "10"))
+JOIN_MAX_ATTEMPTS_PER_CODE = int(os.environ.get("GONGZHI_JOIN_MAX_ATTEMPTS_PER_CODE", "10"))
+JOIN_ATTEMPT_WINDOW_MINUTES = int(os.environ.get("GONGZHI_JOIN_ATTEMPT_WINDOW_MINUTES", "60"))
+JOIN_MAX_PENDING_PER_CODE = int(os.environ.get("GONGZHI_JOIN_MAX_PENDING_PER_CODE", "5"))
+JOIN_VERIFY_PHONE = os.environ.get("GONGZHI_JOIN_VERIFY_PHONE", "0") == "1"
+GONGZHI_SMS_BACKEND = os.environ.get("GONGZHI_SMS_BACKEND", "gongzhi.accounts.sms.LogBackend")
+# A later login through WeCom, DingTalk or WeChat: its backend (from a maintained library) is appended here.
+AUTHENTICATION_BACKENDS += [
+    b.strip() for b in os.environ.get("GONGZHI_EXTRA_AUTH_BACKENDS", "").split(",") if b.strip()
+]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", orgs_views.home, name="home"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("gongzhi.accounts.urls")),
+    path("join/", include("gongzhi.accounts.urls_join")),
     path("core/", include("gongzhi.core.urls")),
     path("registry/", include("gongzhi.orgs.urls")),
     path("registry/excel/", include("gongzhi.orgs.urls_excel")),

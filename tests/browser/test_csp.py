@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import RequestFactory
 from django.urls import URLResolver, get_resolver, reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -25,6 +26,7 @@ from gongzhi.notify.models import Notice
 from gongzhi.orgs import actions as org_actions
 
 from ..appeals_factories import make_categories, route_water_to
+from ..factories import make_id
 from ..test_appeals_resident_pages import tiny_png
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -132,7 +134,20 @@ def every_object(tree, settings, tmp_path):
                           url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc")
     client, _key = open311_client_create(name=HOSTILE, node=tree.county, by=admin)
     resolved.refresh_from_db()
+    # Joining: a household's code with a request waiting on it, a party member with a code of their own.
+    from gongzhi.accounts.actions import join as join_actions
     from gongzhi.orgs.models import PartyMember
+
+    org_actions.resident_create(household=tree.household_a2, name=HOSTILE[:20], id_number=make_id("19800101"),
+                                by=admin)
+    join_code, join_raw = join_actions.join_code_create(by=admin, household=tree.household_a2, days=30)
+    join_request = join_actions.join(request=RequestFactory().post("/", REMOTE_ADDR="198.51.100.77"), code=join_raw,
+                                     name=HOSTILE[:20] + "x", id_last4="1234", phone="13600000999",
+                                     password="Csp-join-2026").join_request
+    member = PartyMember.objects.create(resident=tree.resident_a2, organization=tree.branch_a,
+                                        assigned_node=tree.grid_a1, org_path=tree.grid_a1.path)
+    party_code, _raw = join_actions.join_code_create(by=admin, party_member=member, days=30)
+    # Participation: a published wish, an order and a party member's report, each with a hostile text.
     from gongzhi.participation import actions as part_actions
 
     wish = part_actions.wish_collect(by=SYSTEM, resident=tree.resident_a, title=HOSTILE[:60], description=HOSTILE)
@@ -142,12 +157,11 @@ def every_object(tree, settings, tmp_path):
     start = timezone.now() + dt.timedelta(hours=2)
     order = part_actions.order_place(by=SYSTEM, resident=tree.resident_a, item=item, window_start=start,
                                      window_end=start + dt.timedelta(hours=2), note=HOSTILE)
-    member = PartyMember.objects.create(resident=tree.resident_a2, organization=tree.branch_a,
-                                        assigned_node=tree.grid_a2, org_path=tree.grid_a2.path, in_service=True)
     report = part_actions.dual_register(by=SYSTEM, member=member, skills=HOSTILE[:200])
     return SimpleNamespace(cats=cats, hostile=hostile, rule=rule, resolved=resolved, waiting=waiting, tokens=tokens,
                            notices=notices, job=job, robot=robot, client=client, photo=resolved.photos.get(),
-                           wish=wish, order=order, report=report)
+                           join_code=join_code, join_raw=join_raw, join_request=join_request, party_member=member,
+                           party_code=party_code, wish=wish, order=order, report=report)
 
 
 def home(t, user):
@@ -206,6 +220,16 @@ DETAIL = {
     "participation:order": lambda d, t, u: {"pk": d.order.pk},
     "participation:order_step": lambda d, t, u: {"pk": d.order.pk, "step": "take"},
     "participation:dual_decide": lambda d, t, u: {"pk": d.report.pk, "decision": "confirm"},
+    "join:request": lambda d, t, u: {"pk": d.join_request.pk},
+    "join:approve": lambda d, t, u: {"pk": d.join_request.pk},
+    "join:reject": lambda d, t, u: {"pk": d.join_request.pk},
+    "join:household": lambda d, t, u: {"pk": t.household_a2.pk},
+    "join:unlink": lambda d, t, u: {"pk": t.household_a2.pk},
+    "join:party": lambda d, t, u: {"pk": d.party_member.pk},
+    "join:code_print": lambda d, t, u: [{"pk": d.join_code.pk}, {"pk": d.party_code.pk}],
+    "join:code_qr": lambda d, t, u: {"pk": d.join_code.pk},
+    "join:code_revoke": lambda d, t, u: {"pk": d.join_code.pk},
+    "join:code": lambda d, t, u: {"code": d.join_raw},
 }
 # Machine interfaces, not pages: the JSON API's resources (its one page, the Swagger docs, is opened) and
 # Open311's JSON/XML resources.

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AccountsConfig(AppConfig):
@@ -14,6 +15,10 @@ class AccountsConfig(AppConfig):
         parts.setup_step("staff", _("Staff accounts and roles"), "gongzhi.accounts.selectors.setup_staff", order=30)
         for code, label in AUDIT_ACTIONS.items():
             audit.describe(code, label)
+        for code, label in JOIN_AUDIT_ACTIONS.items():
+            audit.describe(code, label, changes=JOIN_AUDIT_CHANGES)
+        parts.demo_part("joining", "gongzhi.accounts.demo_join.load_demo", order=25)
+        parts.bench_suite("accounts", "gongzhi.accounts.bench")
 
         # The session's user is cached with their roles (backends.get_user): drop it when any of it changes.
         from django.db.models.signals import post_delete, post_save
@@ -81,4 +86,21 @@ AUDIT_ACTIONS = {
     "login.unlock_address": _("Address login lock lifted"),
     "user.password_change": _("Password changed"),
     "user.create_admin": _("Administrator created"),
+}
+
+
+# Joining by real name (``actions.join``).
+JOIN_AUDIT_ACTIONS = {
+    "join.code_create": _("Join code made"),
+    "join.code_revoke": _("Join code revoked"),
+    "join.active": _("Joined with a code (matched)"),
+    "join.request": _("Asked to join"),
+    "join.approve": _("Join request approved"),
+    "join.reject": _("Join request rejected"),
+    "join.unlink": _("Account unlinked from a resident (moved out)"),
+}
+JOIN_AUDIT_CHANGES = {
+    "for": pgettext_lazy("audit change", "For"),
+    "with_code": pgettext_lazy("audit change", "With a code"),
+    "user": pgettext_lazy("audit change", "Account"),
 }

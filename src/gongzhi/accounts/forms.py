@@ -79,3 +79,90 @@ class LockLiftForm(forms.Form):
         "invalid": _("Give a valid network address (IPv4 or IPv6)."),
     })
     username = forms.CharField(max_length=255, required=False)
+
+
+# --- joining by real name ------------------------------------------------------------------------------------------
+
+
+class JoinPersonForm(forms.Form):
+    """Who is joining: name, last 4 of the ID number, and (a new account) phone and password; the action checks
+    them and says what is wrong, field by field."""
+
+    name = LineField(label=_("Your name (as on your ID card)"), max_length=50,
+                     widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    id_last4 = LineField(label=_("Last 4 characters of your ID number"), max_length=8,
+                         widget=forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off", "size": 6}))
+    phone = LineField(label=_("Mobile number (your login name)"), max_length=20, required=False,
+                      widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}))
+    password = forms.CharField(label=_("Password"), max_length=1024, required=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               help_text=_("At least 8 characters, not only digits, not a common password."))
+    sms_code = LineField(label=_("Code from the text message"), max_length=8, required=False,
+                         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+
+    def __init__(self, *args, existing_account=False, verify_phone=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if existing_account:
+            for name in ("phone", "password", "sms_code"):
+                del self.fields[name]
+        elif not verify_phone:
+            del self.fields["sms_code"]
+
+    def add_action_errors(self, exc) -> None:
+        """An action's ValidationError on the fields it names (the rest on the form)."""
+        if hasattr(exc, "error_dict"):
+            for field, messages in exc.message_dict.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+        else:
+            for message in exc.messages:
+                self.add_error(None, message)
+
+
+class JoinCodeForm(JoinPersonForm):
+    code = LineField(label=_("Join code"), max_length=20,
+                     widget=forms.TextInput(attrs={"autocapitalize": "characters", "autocomplete": "off"}))
+
+    field_order = ["code", "name", "id_last4", "phone", "password", "sms_code"]
+
+
+class JoinAskForm(JoinPersonForm):
+    community = forms.TypedChoiceField(label=_("Community or village"), coerce=int)
+    compound = forms.TypedChoiceField(label=_("Compound"), coerce=int, required=False, empty_value=None)
+    building = forms.TypedChoiceField(label=_("Building"), coerce=int, required=False, empty_value=None)
+    address = LineField(label=_("Your household's address"), max_length=200,
+                        help_text=_("Building, entrance and room, or the house number in the village."))
+
+    field_order = ["community", "compound", "building", "address", "name", "id_last4", "phone", "password", "sms_code"]
+
+    def __init__(self, *args, communities=(), compounds=(), buildings=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        blank = [("", "—")]
+        self.fields["community"].choices = blank + list(communities)
+        self.fields["compound"].choices = blank + list(compounds)
+        self.fields["building"].choices = blank + list(buildings)
+        # Picking a community fills the compounds, a compound the buildings (htmx; the server checks them anyway).
+        from django.urls import reverse
+
+        url = reverse("join:places")
+        self.fields["community"].widget.attrs.update({"hx-get": url, "hx-target": "#id_compound", "hx-trigger": "change"})
+        self.fields["compound"].widget.attrs.update({"hx-get": url, "hx-target": "#id_building", "hx-trigger": "change"})
+
+
+class JoinCodeCreateForm(forms.Form):
+    days = forms.TypedChoiceField(label=_("Works for"), coerce=int)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["days"].choices = [(d, _days_label(d)) for d in policies.join_code_day_choices()]
+        self.fields["days"].initial = settings.JOIN_CODE_DEFAULT_DAYS
+
+
+class JoinRejectForm(forms.Form):
+    reason = LineField(label=_("Why is it refused?"), max_length=200,
+                       help_text=_("The person asking is told (by text message where the server sends them)."))
+
+
+class UnlinkForm(forms.Form):
+    resident = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+    reason = LineField(label=_("Why?"), max_length=200, initial="")

@@ -149,3 +149,175 @@ class LoginGate(models.Model):
     class Meta:
         verbose_name = _("login gate")
         verbose_name_plural = _("login gates")
+
+
+# --- joining by real name (``accounts.actions.join``) ------------------------------------------------------
+
+# Join codes are typed from a door notice: 8 characters of an alphabet without look-alikes (no 0/O, 1/I/L),
+# 31**8 = 8.5e11 codes, tried at most a few times an hour per address (``accounts.join_throttle``).
+JOIN_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+JOIN_CODE_LENGTH = 8
+
+
+class JoinCode(models.Model):
+    """A code (and its QR code) that lets the people of one household, or one party member, make their
+    account by real name. Only a keyed hash finds it; the code itself is kept encrypted so that its door
+    notice can be printed again. A household code links each member of the household once (several members
+    may each use it); a party member's code links that member once. It stops working when it expires, is
+    revoked, or has nobody left to link."""
+
+    class Kind(models.TextChoices):
+        HOUSEHOLD = "household", _("Household")
+        PARTY_MEMBER = "party_member", _("Party member")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.HOUSEHOLD)
+    household = models.ForeignKey(
+        "orgs.Household", verbose_name=_("household"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="join_codes",
+    )
+    party_member = models.ForeignKey(
+        "orgs.PartyMember", verbose_name=_("party member"), null=True, blank=True, on_delete=models.CASCADE,
+        related_name="join_codes",
+    )
+    org_path = models.CharField(max_length=PATH_LENGTH, db_index=True, editable=False)
+    code_hash = models.CharField(max_length=40, unique=True, editable=False)
+    code_enc = models.TextField(editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField(_("expires"))
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    uses = models.PositiveIntegerField(_("accounts made"), default=0)
+
+    class Meta:
+        verbose_name = _("join code")
+        verbose_name_plural = _("join codes")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return str(self.household or self.party_member or self.pk)
+
+    def reveal(self) -> str:
+        from gongzhi.core.pii import decrypt
+
+        return decrypt(self.code_enc)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.is_expired:
+            return "expired"
+        if self.kind == self.Kind.PARTY_MEMBER and self.uses:
+            return "used"
+        return "active"
+
+    def get_status_display(self) -> str:
+        return {
+            "revoked": pgettext_lazy("join code", "revoked"), "expired": pgettext_lazy("join code", "expired"),
+            "used": pgettext_lazy("join code", "used"), "active": pgettext_lazy("join code", "active"),
+        }[self.status]
+
+
+class JoinRequest(models.Model):
+    """Someone asking for an account by real name: with a code that did not match a member of its household
+    (or party member), or without a code, naming their compound, building and address. It waits for the grid
+    worker, who links it to a member of the registry (the account is made then) or refuses it with a reason.
+    A match with a code makes an ``active`` row at once (the record of that join). The password is kept as a
+    hash until the decision, then dropped."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", pgettext_lazy("join request", "waiting")
+        ACTIVE = "active", pgettext_lazy("join request", "joined (matched)")
+        APPROVED = "approved", pgettext_lazy("join request", "approved")
+        REJECTED = "rejected", pgettext_lazy("join request", "rejected")
+
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    code = models.ForeignKey(JoinCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests")
+    household = models.ForeignKey(
+        "orgs.Household", verbose_name=_("household"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="join_requests",
+    )
+    party_member = models.ForeignKey(
+        "orgs.PartyMember", verbose_name=_("party member"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="join_requests",
+    )
+    community = models.ForeignKey(
+        OrgNode, verbose_name=_("community"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    compound = models.ForeignKey(
+        "orgs.Compound", verbose_name=_("compound"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    building = models.ForeignKey(
+        "orgs.Building", verbose_name=_("building"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    address = models.CharField(_("address given"), max_length=200, blank=True)
+    org_path = models.CharField(max_length=PATH_LENGTH, db_index=True, editable=False)
+    name = models.CharField(pgettext_lazy("person", "name"), max_length=50)
+    id_last4_enc = models.TextField(editable=False)
+    phone_enc = models.TextField(editable=False)
+    phone_hash = models.CharField(max_length=40, editable=False, db_index=True)
+    phone_masked = models.CharField(_("phone"), max_length=20, editable=False)
+    password_hash = models.CharField(max_length=128, editable=False, blank=True)
+    existing_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+        help_text=_("An account that exists already (someone who moved) and asks to be linked."),
+    )
+    created_at = models.DateTimeField(_("asked"), auto_now_add=True)
+    resident = models.ForeignKey(
+        "orgs.Resident", verbose_name=_("resident"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="join_requests")
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("join request")
+        verbose_name_plural = _("join requests")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "org_path", "created_at"], name="joinrequest_status_path")]
+        constraints = [
+            # One waiting request per phone: asking again does not pile up requests.
+            models.UniqueConstraint(fields=["phone_hash"], condition=models.Q(status="pending") & ~models.Q(phone_hash=""),
+                                    name="joinrequest_one_pending_per_phone"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class JoinAttempt(models.Model):
+    """One try at joining, for the throttle (per network address and per code); rows older than the window
+    are removed as new ones come."""
+
+    address = models.CharField(max_length=45, blank=True)
+    code_hash = models.CharField(max_length=40, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("join attempt")
+        verbose_name_plural = _("join attempts")
+        indexes = [
+            models.Index(fields=["address", "at"], name="joinattempt_address_at"),
+            models.Index(fields=["code_hash", "at"], name="joinattempt_code_at"),
+        ]
+
+
+class PhoneCheck(models.Model):
+    """A code sent by SMS to prove a phone number while joining, where the deployment asks for it
+    (``GONGZHI_JOIN_VERIFY_PHONE``); only hashes are kept."""
+
+    phone_hash = models.CharField(max_length=40, db_index=True)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    tries = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("phone check")
+        verbose_name_plural = _("phone checks")

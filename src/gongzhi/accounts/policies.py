@@ -67,3 +67,57 @@ def token_day_choices() -> list[int]:
 
 def tokens_may_live_forever() -> bool:
     return bool(settings.API_TOKEN_ALLOW_UNLIMITED)
+
+
+# --- joining by real name (``actions.join``) ---------------------------------------------------------------------
+# Linking an account to a registry record is a change to the registry: whoever may edit a household's records
+# (``registry.edit`` over it: its grid worker, community and subdistrict staff, the county) issues its join codes,
+# decides its join requests and unlinks a member who moved out. A party member's code is the branch's business:
+# ``party.edit`` over the member (the party secretary, community staff).
+
+
+def _may(user, perm: str, path: str) -> bool:
+    """``user`` holds ``perm`` over ``path``; ``core.access.SYSTEM`` (the demo, the benchmarks) may."""
+    from gongzhi.core.access import SYSTEM
+
+    return user is SYSTEM or (_authenticated(user) and user.can(perm, path))
+
+
+def can_issue_household_code(user, household) -> bool:
+    return _may(user, Perm.REGISTRY_EDIT, household.org_path)
+
+
+def can_issue_party_code(user, member) -> bool:
+    return _may(user, Perm.PARTY_EDIT, member.org_path)
+
+
+def can_revoke_join_code(user, code) -> bool:
+    if code.kind == "party_member":
+        return _may(user, Perm.PARTY_EDIT, code.org_path)
+    return _may(user, Perm.REGISTRY_EDIT, code.org_path)
+
+
+def join_request_perms(join_request) -> tuple[str, ...]:
+    """The permissions that let someone decide a request: a party member's by the branch or the registry's
+    editors, every other by the registry's editors."""
+    if join_request.party_member_id:
+        return (Perm.REGISTRY_EDIT, Perm.PARTY_EDIT)
+    return (Perm.REGISTRY_EDIT,)
+
+
+def can_decide_join_request(user, join_request) -> bool:
+    return any(_may(user, p, join_request.org_path) for p in join_request_perms(join_request))
+
+
+def can_link_resident(user, resident) -> bool:
+    """Link an account to ``resident`` (approving a request) or unlink it (the resident moved out)."""
+    return _may(user, Perm.REGISTRY_EDIT, resident.org_path)
+
+
+def sees_join_requests(user) -> bool:
+    """The join request pages at all."""
+    return _authenticated(user) and (user.can(Perm.REGISTRY_EDIT) or user.can(Perm.PARTY_EDIT))
+
+
+def join_code_day_choices() -> list[int]:
+    return sorted({d for d in settings.JOIN_CODE_DAY_CHOICES if d > 0} | {settings.JOIN_CODE_DEFAULT_DAYS})

@@ -8,7 +8,7 @@ from typing import Literal
 from ninja import Field, Schema
 
 from gongzhi.core.text import Line
-from gongzhi.core.api import InSchema
+from gongzhi.core.api import Id, InSchema
 
 
 class TokenObtainIn(InSchema):
@@ -45,3 +45,79 @@ class TokenOut(Schema):
 class LockedOutError(Schema):
     detail: str = Field(description="Says that logins are locked, why (this account or this address), and how long.")
     locked_until: dt.datetime = Field(description="When logins from this address are accepted again.")
+
+
+# --- joining by real name ------------------------------------------------------------------------------------------
+
+
+class JoinCodeIn(InSchema):
+    days: int | None = Field(None, ge=1, le=3650, description="How many days the code works: one of the lifetimes "
+                             "the server offers (by default 7 or 30); left out: the server's default (30).")
+
+
+class JoinCodeOut(Schema):
+    id: int
+    code: str = Field(description="The code to print or show, `ABCD-EFGH` (8 characters without look-alikes).")
+    url: str = Field(description="The link the code's QR code opens.")
+    expires_at: dt.datetime
+
+
+class JoinIn(InSchema):
+    code: Line = Field(max_length=20, description="The join code from the door notice (`ABCD-EFGH`, dashes and "
+                                                  "spaces ignored, any case).")
+    name: Line = Field(max_length=50, description="Your name as on your ID card.")
+    id_last4: Line = Field(max_length=8, description="The last 4 characters of your ID number.")
+    phone: Line = Field(max_length=20, description="Your 11-digit mobile number: the new account's login name.")
+    password: str = Field(max_length=1024, description="The new account's password (the server's password rules).")
+    sms_code: Line = Field("", max_length=8, description="The code texted to the phone, where the server "
+                                                         "verifies phones (`POST /join/phone-code`).")
+
+
+class JoinOut(Schema):
+    status: Literal["active", "pending"] = Field(
+        description="`active`: the account is made and linked; log in with the phone and password. `pending`: a "
+        "request waits for the grid worker (the same answer whatever did not match)."
+    )
+    username: str | None = Field(description="The login name when active.")
+
+
+class PhoneCodeIn(InSchema):
+    phone: Line = Field(max_length=20)
+
+
+class PhoneCodeOut(Schema):
+    delivered: bool = Field(description="False when the server has no SMS provider: nothing reached the phone.")
+
+
+class JoinRequestOut(Schema):
+    id: int
+    status: Literal["pending", "active", "approved", "rejected"]
+    name: str
+    phone: str = Field(description="Masked (138****5678).")
+    household_id: int | None
+    party_member_id: int | None
+    community_id: int | None
+    compound_id: int | None
+    building_id: int | None
+    address: str = Field(description="The address the person typed (requests without a code).")
+    with_code: bool
+    created_at: dt.datetime
+    resident_id: int | None = Field(description="The registry member linked, once decided.")
+    decided_at: dt.datetime | None
+    reason: str
+
+    @staticmethod
+    def resolve_phone(obj):
+        return obj.phone_masked
+
+    @staticmethod
+    def resolve_with_code(obj):
+        return obj.code_id is not None
+
+
+class JoinApproveIn(InSchema):
+    resident_id: Id = Field(description="The registry member to link the account to.")
+
+
+class JoinRejectIn(InSchema):
+    reason: Line = Field(max_length=200, description="Why; the person asking is told (by SMS where it is set up).")

@@ -151,3 +151,154 @@ def setup_staff(user, node) -> tuple[int, str, bool]:
     held = RoleAssignment.objects.filter(under(node.path), is_active=True, role__in=roles)
     count = held.values("user_id").distinct().count()
     return count, first_url("accounts:users", "accounts:locks"), held.exclude(org_path=node.path).exists()
+
+
+# --- joining by real name ------------------------------------------------------------------------------------------
+
+PENDING_COUNT_CAP = 99
+
+
+def _join_request_q(user):
+    """Requests the user may decide: ``registry.edit`` over their place, or ``party.edit`` for a party member's."""
+    from .models import JoinRequest  # noqa: F401  (the model of the rows this Q filters)
+
+    q = scope_q(user, Perm.REGISTRY_EDIT)
+    party = scope_q(user, Perm.PARTY_EDIT)
+    if party is not None:
+        party = party & Q(party_member__isnull=False)
+        q = party if q is None else q | party
+    return q
+
+
+def join_requests(user) -> QuerySet:
+    """The join requests in the user's area, newest first."""
+    from .models import JoinRequest
+
+    q = _join_request_q(user)
+    if q is None:
+        return JoinRequest.objects.none()
+    return (JoinRequest.objects.filter(q)
+            .select_related("household", "party_member__resident", "community", "compound", "building",
+                            "resident", "decided_by", "code")
+            .order_by("-created_at", "-id"))
+
+
+def pending_join_requests(user) -> QuerySet:
+    from .models import JoinRequest
+
+    return join_requests(user).filter(status=JoinRequest.Status.PENDING)
+
+
+def pending_join_count(user) -> int:
+    """Waiting requests in the user's area, counted up to ``PENDING_COUNT_CAP + 1``."""
+    if not policies.sees_join_requests(user):
+        return 0
+    return pending_join_requests(user).order_by().values("pk")[: PENDING_COUNT_CAP + 1].count()
+
+
+def join_request_get(user, pk):
+    """One request in the user's area; Http404 for a missing one and one out of the area alike."""
+    from django.http import Http404
+
+    try:
+        return join_requests(user).get(pk=pk)
+    except (ValueError, TypeError, OverflowError):
+        raise Http404("not found") from None
+    except join_requests(user).model.DoesNotExist:
+        raise Http404("not found") from None
+
+
+def join_candidates(user, join_request) -> list:
+    """The registry members the request may be linked to, in the decider's area, without an account: the
+    party member; the code's household; the building's households; for a place without buildings, the
+    community's households whose address starts like the one given (at most 200)."""
+    from gongzhi.core.scoping import under
+    from gongzhi.orgs.models import Resident
+
+    if join_request.party_member_id:
+        qs = Resident.objects.filter(pk=join_request.party_member.resident_id)
+        if not user.can(Perm.PARTY_EDIT, join_request.org_path):
+            qs = qs.filter(scope_q(user, Perm.REGISTRY_EDIT) or Q(pk__in=[]))
+    else:
+        qs = Resident.objects.filter(scope_q(user, Perm.REGISTRY_EDIT) or Q(pk__in=[]))
+        if join_request.household_id:
+            qs = qs.filter(household_id=join_request.household_id)
+        elif join_request.building_id:
+            qs = qs.filter(household__building_id=join_request.building_id)
+        else:
+            qs = qs.filter(under(join_request.org_path))
+            if join_request.address:
+                qs = qs.filter(household__address__startswith=join_request.address[:6])
+    return list(qs.filter(user__isnull=True).select_related("household").order_by("household__address", "birth_date")[:200])
+
+
+def join_match_hints(join_request, candidates) -> dict[int, dict]:
+    """For the decider: which candidates have the name, and which the last 4 of the ID number, that the person
+    asking gave (decrypted here, one household or building at a time; never shown in full)."""
+    from gongzhi.core.pii import decrypt
+
+    last4 = decrypt(join_request.id_last4_enc)
+    name = "".join(join_request.name.split())
+    hints = {}
+    for r in candidates:
+        number = decrypt(r.id_number_enc)
+        hints[r.pk] = {"name": "".join(r.name.split()) == name, "last4": bool(number) and number[-4:] == last4}
+    return hints
+
+
+def household_join_codes(user, household) -> QuerySet:
+    from .models import JoinCode
+
+    if not policies.can_issue_household_code(user, household):
+        return JoinCode.objects.none()
+    return JoinCode.objects.filter(household=household).select_related("created_by").order_by("-created_at", "-id")
+
+
+def join_code_get(user, pk):
+    """A code the user may print or revoke (``policies.can_revoke_join_code``); Http404 otherwise."""
+    from django.http import Http404
+
+    from .models import JoinCode
+
+    try:
+        code = JoinCode.objects.select_related("household", "party_member__resident").get(pk=pk)
+    except (JoinCode.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("not found") from None
+    if not policies.can_revoke_join_code(user, code):
+        raise Http404("not found")
+    return code
+
+
+def join_places(*, community_id=None, compound_id=None) -> list:
+    """The places someone joining without a code picks from (public: names of places only): communities;
+    a community's compounds; a compound's buildings."""
+    from gongzhi.orgs.models import Building, Compound, NodeKind
+
+    if compound_id is not None:
+        return list(Building.objects.filter(compound_id=compound_id).order_by("name").values_list("pk", "name"))
+    if community_id is not None:
+        return list(Compound.objects.filter(community_id=community_id).order_by("name").values_list("pk", "name"))
+    rows = list(OrgNode.objects.filter(kind=NodeKind.COMMUNITY, is_active=True).order_by("path")
+                .values_list("pk", "name", "path"))
+    step = OrgNode.steplen
+    above = dict(OrgNode.objects.filter(path__in={p[:-step] for _pk, _n, p in rows}).values_list("path", "name"))
+    return [(pk, f"{above[p[:-step]]} · {name}" if p[:-step] in above else name) for pk, name, p in rows]
+
+
+def linkable_resident(user, join_request, pk):
+    """A registry member the user may link ``join_request`` to: one in their ``registry.edit`` area, or the
+    request's party member for the branch; Http404 for anyone else, as for a missing one."""
+    from django.http import Http404
+
+    from gongzhi.orgs.models import Resident
+
+    q = scope_q(user, Perm.REGISTRY_EDIT)
+    if join_request.party_member_id and user.can(Perm.PARTY_EDIT, join_request.org_path):
+        own = Q(pk=join_request.party_member.resident_id)
+        q = own if q is None else q | own
+    if q is None:
+        raise Http404("not found")
+    try:
+        return Resident.objects.select_related("household").filter(q).get(pk=pk)
+    except (Resident.DoesNotExist, ValueError, TypeError, OverflowError):
+        raise Http404("not found") from None

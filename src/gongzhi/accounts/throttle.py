@@ -29,7 +29,7 @@ from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.db import router, transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -202,3 +202,69 @@ class ThrottleHandler(AxesDatabaseHandler):
             refuse(request, lock)
         request.axes_credentials = credentials
         user_locked_out.send("axes", request=request, username=username, ip_address=request.axes_ip_address)
+
+
+# --- joining by real name --------------------------------------------------------------------------------------
+# Every try at joining (with a code or without) is counted before anything of the registry is looked at, per
+# network address and per code, in one transaction under the address's gate (as ``reserve`` does for logins):
+# parallel tries get at most the limit. Tries are not handed back: a family joining from one home network
+# uses a few of the address's tries, a guesser runs out of them.
+
+
+@dataclass(frozen=True)
+class JoinLock:
+    """Why joining is refused now: ``kind`` is "address" or "code"."""
+
+    kind: str
+    until: dt.datetime
+
+    @property
+    def seconds_left(self) -> int:
+        return max(1, math.ceil((self.until - timezone.now()).total_seconds()))
+
+    def message(self) -> str:
+        minutes = max(1, math.ceil(self.seconds_left / 60))
+        if self.kind == "code":
+            return ngettext(
+                "Too many tries with this code: it can be tried again in %(minutes)s minute. Ask your grid worker "
+                "if you cannot join.",
+                "Too many tries with this code: it can be tried again in %(minutes)s minutes. Ask your grid worker "
+                "if you cannot join.",
+                minutes,
+            ) % {"minutes": minutes}
+        return ngettext(
+            "Too many tries at joining from your network address: try again in %(minutes)s minute.",
+            "Too many tries at joining from your network address: try again in %(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+
+
+JOIN_SWEEP_EVERY = 50
+
+
+def join_window() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.JOIN_ATTEMPT_WINDOW_MINUTES)
+
+
+def join_reserve(request, code_hash: str = "") -> JoinLock | None:
+    """Count one try at joining from the request's address (and with ``code_hash``), or answer the lock that
+    refuses it (nothing counted then)."""
+    from .models import JoinAttempt
+
+    address = (client_ip(request) if request is not None else None) or ""
+    since = timezone.now() - join_window()
+    by_address, by_code = Q(address=address), Q(code_hash=code_hash) if code_hash else Q(pk__in=[])
+    with transaction.atomic(using=router.db_for_write(JoinAttempt)):
+        _hold_gate(address)
+        row = JoinAttempt.objects.filter(by_address | by_code, at__gte=since).aggregate(
+            n_address=Count("id", filter=by_address), first_address=Min("at", filter=by_address),
+            n_code=Count("id", filter=by_code), first_code=Min("at", filter=by_code),
+        )
+        if row["n_address"] >= settings.JOIN_MAX_ATTEMPTS_PER_ADDRESS:
+            return JoinLock("address", row["first_address"] + join_window())
+        if code_hash and row["n_code"] >= settings.JOIN_MAX_ATTEMPTS_PER_CODE:
+            return JoinLock("code", row["first_code"] + join_window())
+        attempt = JoinAttempt.objects.create(address=address, code_hash=code_hash)
+        if attempt.pk % JOIN_SWEEP_EVERY == 0:  # now and then, the tries older than the window go
+            JoinAttempt.objects.filter(at__lt=since).delete()
+    return None
