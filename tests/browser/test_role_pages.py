@@ -42,8 +42,9 @@ def test_grid_worker_menu_in_sections_on_a_phone(tree, open_session):
     page.locator("[data-testid=nav-toggle]").tap()
     nav = page.locator("#sidenav")
     expect(nav).to_be_visible()
-    expect(nav.locator(".nav-head")).to_have_text(["诉求", "名册", "设置"])
-    assert nav.locator("[data-nav]").count() == 12  # API tokens live on the account page; join requests counted
+    expect(nav.locator(".nav-head")).to_have_text(["诉求", "共建", "名册", "设置"])
+    # API tokens live on the account page; join requests counted; service orders and wishes under 共建
+    assert nav.locator("[data-nav]").count() == 14
     s.screenshot("menu-grid-worker")
     nav.locator("[data-nav=appeal-queues]").tap()
     expect(page).to_have_url(re.compile(r"/appeals/queue/\w+/$"))
