@@ -26,6 +26,7 @@ class AppealsConfig(AppConfig):
 
         process_cache.clear_on(Category)
         parts.demo_part("appeals", "gongzhi.appeals.demo.load_demo", order=30)
+        parts.open_work("appeals", "gongzhi.appeals.selectors.open_work_of")
         scheduler.register("deadline_sweep", "gongzhi.appeals.tasks.deadline_sweep",
                            every=lambda: dt.timedelta(minutes=scheduler.sweep_minutes()))
 
