@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.utils.translation import ngettext
 
 from . import policies
@@ -139,7 +140,7 @@ class ReasonForm(forms.Form):
 
 class UserFilterForm(forms.Form):
     STATUS_CHOICES = [("", _("Any")), ("active", _("Active")), ("waiting", _("Waiting for activation")),
-                      ("disabled", _("Disabled"))]
+                      ("disabled", pgettext_lazy("account status", "Disabled"))]
 
     q = LineField(label=_("Search"), required=False, max_length=50)
     node = forms.IntegerField(label=_("Where"), required=False, min_value=1, max_value=2**63 - 1)

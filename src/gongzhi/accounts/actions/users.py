@@ -96,10 +96,10 @@ def role_assign(*, user: User, role: str, node: OrgNode, by, unit=None) -> RoleA
 @transaction.atomic
 def role_withdraw(*, assignment: RoleAssignment, by, reason: str = "") -> RoleAssignment:
     """Withdraw a role: kept, with when, by whom and why; the person's appeals and audit trail stay theirs."""
-    if by is not SYSTEM and not policies.can_withdraw(by, assignment):
-        raise PermissionDenied(_("You may not withdraw this role."))
     if not assignment.is_active:
         raise ValidationError(_("This role was withdrawn already."), code="withdrawn")
+    if by is not SYSTEM and not policies.can_withdraw(by, assignment):
+        raise PermissionDenied(_("You may not withdraw this role."))
     reason = clean_line(reason or "")[:200]
     assignment.is_active = False
     assignment.withdrawn_at = timezone.now()
