@@ -46,10 +46,10 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
 )
 api.add_router("/auth", accounts_router)
-api.add_router("/users", "gongzhi.accounts.api.users.router")
 api.add_router("/", orgs_router)
 api.add_router("/", "gongzhi.appeals.api.router")
 api.add_router("/metrics", "gongzhi.dashboards.api.router")
+api.add_router("/users", "gongzhi.accounts.api.users.router")
 
 
 def _error(request, status: int, detail, **headers):

@@ -85,8 +85,12 @@ def _role_in() -> dict[str, str]:
     with translation.override("en"):
         found.update({str(Role(r).label).lower(): r for r in Role.values})
     found.update({r: r for r in Role.values})
-    found.update({"社区工作者": Role.COMMUNITY_STAFF, "专职网格员": Role.GRID_WORKER, "楼长": Role.BUILDING_STEWARD,
-                  "党支部书记": Role.PARTY_SECRETARY, "部门办理人": Role.DEPARTMENT_HANDLER})
+    # The other words counties use for the same posts.
+    found.update({"街道工作人员": Role.SUBDISTRICT_STAFF, "乡镇工作人员": Role.SUBDISTRICT_STAFF,
+                  "社区工作人员": Role.COMMUNITY_STAFF, "专职网格员": Role.GRID_WORKER, "楼长": Role.BUILDING_STEWARD,
+                  "支部书记": Role.PARTY_SECRETARY, "部门办理人": Role.DEPARTMENT_HANDLER,
+                  "部门承办人": Role.DEPARTMENT_HANDLER, "共建单位联系人": Role.PARTNER_CONTACT,
+                  "包保单位联络人": Role.PARTNER_CONTACT})
     return found
 
 
@@ -357,6 +361,7 @@ def _discard(job: ImportJob) -> None:
         log.warning("roster job %s: upload %s not removed", job.pk, name, exc_info=True)
         return
     ImportJob.objects.filter(pk=job.pk, file=name).update(file="")
+    job.file.name = ""
 
 
 def run_import(job_id: int) -> ImportJob:
@@ -399,7 +404,8 @@ def _run(job: ImportJob) -> None:
         positions = excel.header_columns(sheet.header, known=[*HEADERS.values(), *IGNORED], required=REQUIRED)
     except (excel.SheetError, ValidationError) as exc:
         text = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
-        _finish(job, ImportJob.Status.FAILED, f"{text} {_('Nothing was written.')}")
+        nothing = _("Nothing was written.")
+        _finish(job, ImportJob.Status.FAILED, f"{text} {nothing}")
         return
     except FileNotFoundError:
         _finish(job, ImportJob.Status.FAILED, _("The uploaded file is no longer there; upload it again."))
