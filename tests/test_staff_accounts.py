@@ -353,3 +353,35 @@ def test_a_party_member_elsewhere_is_not_the_branch_secretarys(client, tree):
     assert client.get(url).status_code == 404
     assert client.post(url, {"phone": "13900007777"}).status_code == 404
     assert not User.objects.filter(username="13900007777").exists()
+
+
+# --- words ---------------------------------------------------------------------------------------------------
+
+
+def test_user_pages_show_no_english_by_default(client, tree):
+    """The pages of this issue, in Chinese: every string is in the catalog (login names aside: the fixture's are
+    Latin, a county's are phone numbers)."""
+    from .test_i18n import _english_words
+
+    worker = tree.users[Role.GRID_WORKER]
+    member = PartyMember.objects.create(resident=tree.resident_a2, organization=tree.branch_a,
+                                        assigned_node=tree.grid_a1, org_path=tree.grid_a1.path)
+    logins = set(User.objects.values_list("username", flat=True))
+    pages = {
+        "users": reverse("accounts:users"),
+        "user_new": reverse("accounts:user_new"),
+        "user_detail": reverse("accounts:user_detail", args=[worker.pk]),
+        "roster": reverse("accounts:roster"),
+        "party_member": reverse("accounts:party_member_account", args=[member.pk]),
+    }
+    client.force_login(tree.users[Role.COUNTY_ADMIN])
+    english = {}
+    for name, url in pages.items():
+        response = client.get(url)
+        assert response.status_code == 200, name
+        if words := _english_words(response.content.decode()) - logins:
+            english[name] = sorted(words)
+    client.logout()
+    if words := _english_words(client.get(reverse("accounts:activate")).content.decode()):
+        english["activate"] = sorted(words)
+    assert english == {}

@@ -4,7 +4,7 @@ else set (``User.must_change_password``) reaches nothing else until its owner ch
 
 from __future__ import annotations
 
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -33,5 +33,9 @@ class ForcePasswordChangeMiddleware:
                         {"detail": _("This account must choose a new password first: change it on the password page.")},
                         status=403)
             elif path not in self._open_paths() and not path.startswith(("/static/", "/favicon.ico", "/healthz")):
+                if request.headers.get("HX-Request"):
+                    # A fragment the page asks for by itself (the notices badge): nothing, rather than the
+                    # password page swapped into it.
+                    return HttpResponse(status=204)
                 return redirect(reverse("accounts:password_change"))
         return self.get_response(request)
