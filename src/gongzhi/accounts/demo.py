@@ -142,7 +142,7 @@ def ensure_demo_accounts() -> list[DemoAccount]:
 # child indexes under the county (0: the first town, its first community, ...) or a unit kind.
 DEMO_STAFF = [
     ("13990010001", "赵丽华", Role.COMMUNITY_STAFF, (0, 0)),
-    ("13990010002", "孙建华", Role.GRID_WORKER, (0, 0, 1)),
+    ("13990010002", "孙建华", Role.GRID_WORKER, (0, 0, 0)),
     ("13990010003", "周桂兰", Role.BUILDING_STEWARD, (0, 0, 0)),
     ("13990010004", "吴德明", Role.PARTY_SECRETARY, (0, 0)),
     ("13990010005", "郑海燕", Role.DEPARTMENT_HANDLER, UnitKind.DEPARTMENT),
@@ -195,7 +195,9 @@ def ensure_demo_staff() -> list[str]:
             node = unit.home if unit else None
         if node is not None:
             make(phone, name, role, node, unit)
-    first, second = _descend(county, (0, 0, 0)), _descend(county, (0, 0, 1))
+    town = _descend(county, (0,))
+    grids = list(OrgNode.objects.filter(path__startswith=town.path, kind=NodeKind.GRID).order_by("path")[:2]) if town else []
+    first, second = (grids + [None, None])[:2]
     if first is not None and second is not None:
         if DEMO_MOVED[0] not in existing:
             user = make(*DEMO_MOVED, Role.GRID_WORKER, first)
