@@ -23,6 +23,7 @@ from gongzhi.core.models import ImportJob
 from gongzhi.notify.actions import endpoint_save
 from gongzhi.notify.models import Notice
 from gongzhi.orgs import actions as org_actions
+from gongzhi.orgs.models import PartyMember
 
 from ..appeals_factories import make_categories, route_water_to
 from ..test_appeals_resident_pages import tiny_png
@@ -132,8 +133,15 @@ def every_object(tree, settings, tmp_path):
                           url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc")
     client, _key = open311_client_create(name=HOSTILE, node=tree.county, by=admin)
     resolved.refresh_from_db()
+    staff_job = ImportJob.objects.create(kind="staff", created_by=u[Role.COMMUNITY_STAFF], node=tree.comm_a,
+                                         org_path=tree.comm_a.path, original_name="人员.xlsx",
+                                         status=ImportJob.Status.SUCCEEDED, rows_total=1, rows_validated=1, created=1)
+    staff_job.error_report.save("errors.xlsx", ContentFile(b"PK\x03\x04 an error report"))
+    member = PartyMember.objects.create(resident=tree.resident_a2, organization=tree.branch_a,
+                                        assigned_node=tree.grid_a1, org_path=tree.grid_a1.path)
     return SimpleNamespace(cats=cats, hostile=hostile, rule=rule, resolved=resolved, waiting=waiting, tokens=tokens,
-                           notices=notices, job=job, robot=robot, client=client, photo=resolved.photos.get())
+                           notices=notices, job=job, robot=robot, client=client, photo=resolved.photos.get(),
+                           staff_job=staff_job, member=member)
 
 
 def home(t, user):
@@ -148,8 +156,24 @@ def _appeal_ids(d, t, user):
 # Where a URL takes an id: the objects to open, for a user (a dict, a list of them, or None). A URL with an
 # id that is in neither map makes the test fail, so a new page is not left out unseen.
 YEAR = dt.date.today().year
+def _worker(d, t, u):
+    return {"pk": t.users[Role.GRID_WORKER].pk}
+
+
 DETAIL = {
     "accounts:token_revoke": lambda d, t, u: {"pk": d.tokens[u.pk].pk},
+    "accounts:user_detail": _worker,
+    "accounts:user_role_assign": _worker,
+    "accounts:user_role_withdraw": lambda d, t, u: {
+        "pk": t.users[Role.GRID_WORKER].pk, "role_pk": t.users[Role.GRID_WORKER].role_assignments.get().pk},
+    "accounts:user_password_reset": _worker,
+    "accounts:user_disable": _worker,
+    "accounts:user_enable": _worker,
+    "accounts:roster_job": lambda d, t, u: {"pk": d.staff_job.pk},
+    "accounts:roster_job_progress": lambda d, t, u: {"pk": d.staff_job.pk},
+    "accounts:roster_job_errors": lambda d, t, u: {"pk": d.staff_job.pk},
+    "accounts:roster_codes": lambda d, t, u: {"pk": d.staff_job.pk},
+    "accounts:party_member_account": lambda d, t, u: {"pk": d.member.pk},
     "orgs:tree_children": lambda d, t, u: {"pk": home(t, u).pk},
     "orgs:node": lambda d, t, u: [{"pk": home(t, u).pk}, {"pk": t.grid_a1.pk}],
     "orgs:grid_split": lambda d, t, u: {"pk": t.grid_a1.pk},

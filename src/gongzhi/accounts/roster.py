@@ -30,7 +30,7 @@ from gongzhi.core.access import Role
 from gongzhi.core.models import ImportJob
 from gongzhi.core.pii import mask_phone
 from gongzhi.core.scoping import under
-from gongzhi.core.text import clean_line
+from gongzhi.core.text import TextError, clean_line
 from gongzhi.orgs.imports import upload_limits
 from gongzhi.orgs.models import OrgNode, Unit
 
@@ -260,9 +260,13 @@ def check_rows(rows: list[Row], user, places: Places) -> None:
     for row in rows:
         cells = row.cells
         positions = row.positions
-        row.name = clean_line(_cell(cells, positions, "name"))[:50]
-        if not row.name:
-            row.errors.append(_("The name is empty."))
+        try:
+            row.name = clean_line(_cell(cells, positions, "name"))[:50]
+        except (TextError, ValueError) as exc:
+            row.errors.append(str(exc))
+        else:
+            if not row.name:
+                row.errors.append(_("The name is empty."))
         try:
             row.phone = mobile_number(_cell(cells, positions, "phone"))
         except ValidationError as exc:
@@ -327,7 +331,7 @@ def masked_cells(header: list[str], cells: list) -> list:
     return out
 
 
-def _finish(job: ImportJob, status: str, message: str, rows=None, header=None, created: int = 0) -> None:
+def job_finish(job: ImportJob, status: str, message: str, rows=None, header=None, created: int = 0) -> None:
     failed = [r for r in rows or () if not r.ok]
     job.status, job.finished_at = status, timezone.now()
     job.errors = len(failed)
@@ -377,7 +381,7 @@ def run_import(job_id: int) -> ImportJob:
                 _run(job)
             except Exception:
                 log.exception("roster job %s failed", job.pk)
-                _finish(job, ImportJob.Status.FAILED, _("The import stopped on an unexpected error; nothing was written."))
+                job_finish(job, ImportJob.Status.FAILED, _("The import stopped on an unexpected error; nothing was written."))
     finally:
         _discard(job)
     return job
@@ -395,7 +399,7 @@ def _run(job: ImportJob) -> None:
     user = job.created_by
     if user is None or not user.is_active or job.node is None or not (
             user.is_superuser or user.can(policies.Perm.USERS_MANAGE, job.org_path)):
-        _finish(job, ImportJob.Status.FAILED, _("You may only give roles at places inside your own area."))
+        job_finish(job, ImportJob.Status.FAILED, _("You may only give roles at places inside your own area."))
         return
     try:
         source = _source(job)
@@ -405,13 +409,13 @@ def _run(job: ImportJob) -> None:
     except (excel.SheetError, ValidationError) as exc:
         text = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
         nothing = _("Nothing was written.")
-        _finish(job, ImportJob.Status.FAILED, f"{text} {nothing}")
+        job_finish(job, ImportJob.Status.FAILED, f"{text} {nothing}")
         return
     except FileNotFoundError:
-        _finish(job, ImportJob.Status.FAILED, _("The uploaded file is no longer there; upload it again."))
+        job_finish(job, ImportJob.Status.FAILED, _("The uploaded file is no longer there; upload it again."))
         return
     if not sheet.rows:
-        _finish(job, ImportJob.Status.FAILED, _("The file has no data rows. Nothing was written."))
+        job_finish(job, ImportJob.Status.FAILED, _("The file has no data rows. Nothing was written."))
         return
     rows = []
     for number, cells in sheet.rows:
@@ -419,16 +423,16 @@ def _run(job: ImportJob) -> None:
     check_rows(rows, user, Places(user, job.node))
     ImportJob.objects.filter(pk=job.pk).update(rows_total=len(rows), rows_validated=len(rows))
     if any(not r.ok for r in rows):
-        _finish(job, ImportJob.Status.FAILED, "", rows=rows, header=sheet.header)
+        job_finish(job, ImportJob.Status.FAILED, "", rows=rows, header=sheet.header)
         return
     try:
         with transaction.atomic():
             created = _write(job, user, rows)
-            _finish(job, ImportJob.Status.SUCCEEDED, "", rows=rows, header=sheet.header, created=created)
+            job_finish(job, ImportJob.Status.SUCCEEDED, "", rows=rows, header=sheet.header, created=created)
     except IntegrityError:  # a phone taken by another account meanwhile
         job.refresh_from_db()
         check_rows(rows, user, Places(user, job.node))
-        _finish(job, ImportJob.Status.FAILED, "", rows=rows, header=sheet.header)
+        job_finish(job, ImportJob.Status.FAILED, "", rows=rows, header=sheet.header)
 
 
 def _write(job: ImportJob, by, rows: list[Row]) -> int:
