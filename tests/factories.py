@@ -55,7 +55,7 @@ class Tree:
 def make_user(username: str, role: str | None = None, node=None, unit=None, superuser=False) -> User:
     user = User.objects.create_user(username=username, password=PASSWORD, is_superuser=superuser)
     if role:
-        role_assign(user=user, role=role, node=node, unit=unit)
+        role_assign(user=user, role=role, node=node, unit=unit, by=SYSTEM)
     return user
 
 

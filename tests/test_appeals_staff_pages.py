@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from gongzhi.core.access import Role
+from gongzhi.core.access import SYSTEM, Role
 from gongzhi.appeals import actions
 from gongzhi.appeals.views import staff as views_staff
 from gongzhi.appeals.models import Appeal, AppealRequest, Category, Channel, DueState, RoutingRule, Status
@@ -237,7 +237,7 @@ def test_list_shows_what_the_user_sees_outside_their_area(as_role, tree, cats):
     tree.resident_a2.user = staff
     tree.resident_a2.save(update_fields=["user"])
     unseen = elsewhere("看不到", 35)
-    role_assign(user=tree.users[Role.GRID_WORKER], role=Role.GRID_WORKER, node=tree.grid_b1)  # two areas
+    role_assign(user=tree.users[Role.GRID_WORKER], role=Role.GRID_WORKER, node=tree.grid_b1, by=SYSTEM)  # two areas
 
     seen = [*inside, handled, owned, filed, followed, for_them]
     expected = [a.number for a in sorted(seen, key=lambda a: (a.submitted_at, a.pk), reverse=True)]

@@ -251,3 +251,28 @@ def test_demo_accounts_roles_places_and_login(county, client):
     before = (User.objects.count(), RoleAssignment.objects.count(), AuditEvent.objects.count())
     assert [a.username for a in ensure_demo_accounts()] == list(accounts)
     assert (User.objects.count(), RoleAssignment.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_demo_staff_make_the_county_user_page_real(county, client):
+    """The county's other staff accounts, made through the account actions: a moved grid worker's withdrawn role
+    stays in the history, a departed one is disabled; the county administrator's user page lists them all."""
+    from gongzhi.accounts.demo import DEMO_LEFT, DEMO_MOVED, DEMO_STAFF, ensure_demo_staff
+
+    ensure_demo_accounts()
+    made = ensure_demo_staff()
+    assert set(made) == {p for p, *_r in DEMO_STAFF} | {DEMO_MOVED[0], DEMO_LEFT[0]}
+    moved = User.objects.get(username=DEMO_MOVED[0])
+    assert [a.is_active for a in moved.role_assignments.order_by("id")] == [False, True]
+    left = User.objects.get(username=DEMO_LEFT[0])
+    assert not left.is_active and left.disabled_reason
+    handler = User.objects.get(username=DEMO_STAFF[4][0]).role_assignments.get()
+    assert handler.role == Role.DEPARTMENT_HANDLER and handler.unit is not None
+    assert AuditEvent.objects.filter(action="user.create", object_id=str(moved.pk)).exists()
+    before = (User.objects.count(), RoleAssignment.objects.count(), AuditEvent.objects.count())
+    assert ensure_demo_staff() == []
+    assert (User.objects.count(), RoleAssignment.objects.count(), AuditEvent.objects.count()) == before
+    client.force_login(User.objects.get(username="admin"))
+    page = client.get(reverse("accounts:users"), {"q": "1399001"}).content.decode()
+    for phone, name, *_rest in DEMO_STAFF:
+        assert name in page and phone in page
+    assert "已停用" in page and "楼栋长" in page and "职能部门承办人" in page

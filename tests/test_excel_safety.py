@@ -141,11 +141,11 @@ def _template(client, tree, put):
     return response, _body(response), []
 
 
-def text_cells_book(rows: list[list[str]]) -> bytes:
+def text_cells_book(rows: list[list[str]], sheet: str = imports.SHEET) -> bytes:
     """An upload as Excel saves cells typed as text ('=1+1 stays =1+1)."""
     book = openpyxl.Workbook()
     ws = book.active
-    ws.title = imports.SHEET
+    ws.title = sheet
     for r, values in enumerate(rows, start=1):
         for c, value in enumerate(values, start=1):
             cell = ws.cell(row=r, column=c)
@@ -176,6 +176,60 @@ def _import_errors(client, tree, put):
                                        ("错误", "民族", ethnicity_shown), ("错误", excel.ROW_HEADER, 2)]
 
 
+def _staff(tree, put):
+    """A staff account under a hostile name, with a role in 城东社区."""
+    from gongzhi.accounts.actions import role_assign
+
+    name, name_shown = put("=1+1", "赵六")
+    user = User.objects.create(username="13900001234", display_name=name, password="!imported")
+    role_assign(user=user, role=Role.GRID_WORKER, node=tree.grid_a2, by=SYSTEM)
+    return user, name_shown
+
+
+def _roster_export(client, tree, put):
+    _user, name_shown = _staff(tree, put)
+    client.force_login(User.objects.get(username="shequ"))
+    response = client.post(reverse("accounts:roster_export"), {"node": tree.comm_a.pk})
+    return response, _body(response), [("人员", "姓名", name_shown), ("人员", "手机号", "13900001234")]
+
+
+def _activation_codes(client, tree, put):
+    from gongzhi.accounts import roster
+
+    user, name_shown = _staff(tree, put)
+    job = ImportJob.objects.create(kind=roster.KIND, created_by=User.objects.get(username="shequ"), node=tree.comm_a,
+                                   org_path=tree.comm_a.path, status=ImportJob.Status.SUCCEEDED)
+    User.objects.filter(pk=user.pk).update(import_job=job)
+    client.force_login(User.objects.get(username="shequ"))
+    response = client.post(reverse("accounts:roster_codes", args=[job.pk]))
+    return response, _body(response), [("激活码", "姓名", name_shown), ("激活码", "登录名（手机号）", "13900001234")]
+
+
+def _staff_template(client, tree, put):
+    client.force_login(User.objects.get(username="shequ"))
+    response = client.get(reverse("accounts:roster_template"))
+    return response, _body(response), []
+
+
+def _staff_import_errors(client, tree, put):
+    from gongzhi.accounts import roster
+
+    put = Texts(put.trick, control="_x0007_")
+    name, name_shown = put("@SUM(A1)", "赵六")
+    node, node_shown = put("-城东社区", "城东社区")
+    data = text_cells_book([[c.header for c in roster.COLUMNS], [name, "123", "网格员", node, ""]],
+                           sheet=roster.SHEET)
+    client.force_login(User.objects.get(username="shequ"))
+    posted = client.post(reverse("accounts:roster_upload"), {"node": tree.comm_a.pk,
+                                                             "file": SimpleUploadedFile("人员.xlsx", data)})
+    assert posted.status_code == 302, posted.content[:500]
+    job = ImportJob.objects.get(kind=roster.KIND)
+    roster.run_import(job.pk)  # imports run on the task worker
+    response = client.get(reverse("accounts:roster_job_errors", args=[job.pk]))
+    return response, _body(response), [("错误", "姓名", name_shown), ("错误", "所在组织", node_shown),
+                                       ("错误", excel.ROW_HEADER, 2)]
+
+
 # Every Excel file the project writes. A new export goes here (and in WRITERS below).
 EXPORTS = {
     "appeal ledger": _ledger,
@@ -183,13 +237,20 @@ EXPORTS = {
     "registry export, full personal data": _registry_full,
     "import template": _template,
     "import error report": _import_errors,
+    "staff roster export": _roster_export,
+    "activation codes": _activation_codes,
+    "staff import template": _staff_template,
+    "staff import error report": _staff_import_errors,
 }
 # The functions that build a workbook, and the exports above that run them.
 WRITERS = {
     "ledger_export": ["appeal ledger"],
     "registry_export": ["registry export, masked", "registry export, full personal data"],
-    "template_bytes": ["import template"],
-    "job_finish": ["import error report"],  # orgs.imports: the job's error report (core.excel.error_report)
+    "template_bytes": ["import template", "staff import template"],  # orgs.imports and accounts.roster
+    # orgs.imports and accounts.roster: the job's error report (core.excel.error_report)
+    "job_finish": ["import error report", "staff import error report"],
+    "export_bytes": ["staff roster export"],
+    "activation_sheet": ["activation codes"],
 }
 
 

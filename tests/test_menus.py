@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from gongzhi.core.access import Role
+from gongzhi.core.access import SYSTEM, Role
 from gongzhi.orgs.models import PartyMember
 
 from .factories import make_user
@@ -59,7 +59,7 @@ def test_labels_in_a_section_do_not_repeat_its_heading(client, tree):
 
 def test_county_admin_menu_has_the_settings_together(client, tree):
     sections = dict(menu(client, tree.users[Role.COUNTY_ADMIN]))
-    assert sections["设置"] == ["setup", "import", "audit", "appeal-settings", "locks", "user-tokens"]
+    assert sections["设置"] == ["setup", "import", "audit", "appeal-settings", "users", "locks", "user-tokens"]
     assert "appeal-settings" not in sections["诉求"]
 
 
@@ -86,5 +86,5 @@ def test_staff_who_also_do_rounds_keep_the_phone_page_in_the_menu(client, tree):
     both = make_user("both", Role.COMMUNITY_STAFF, tree.comm_a)
     from gongzhi.accounts.actions import role_assign
 
-    role_assign(user=both, role=Role.GRID_WORKER, node=tree.grid_a1)
+    role_assign(user=both, role=Role.GRID_WORKER, node=tree.grid_a1, by=SYSTEM)
     assert "mobile" in dict(menu(client, both))["名册"]

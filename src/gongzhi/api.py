@@ -51,6 +51,7 @@ api.add_router("/", "gongzhi.appeals.api.router")
 api.add_router("/", "gongzhi.participation.api.router")
 api.add_router("/metrics", "gongzhi.dashboards.api.router")
 api.add_router("/", "gongzhi.accounts.api.join.router")
+api.add_router("/users", "gongzhi.accounts.api.users.router")
 
 
 def _error(request, status: int, detail, **headers):

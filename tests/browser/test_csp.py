@@ -24,6 +24,7 @@ from gongzhi.core.models import ImportJob
 from gongzhi.notify.actions import endpoint_save
 from gongzhi.notify.models import Notice
 from gongzhi.orgs import actions as org_actions
+from gongzhi.orgs.models import PartyMember
 
 from ..appeals_factories import make_categories, route_water_to
 from ..factories import make_id
@@ -158,10 +159,15 @@ def every_object(tree, settings, tmp_path):
     order = part_actions.order_place(by=SYSTEM, resident=tree.resident_a, item=item, window_start=start,
                                      window_end=start + dt.timedelta(hours=2), note=HOSTILE)
     report = part_actions.dual_register(by=SYSTEM, member=member, skills=HOSTILE[:200])
+    staff_job = ImportJob.objects.create(kind="staff", created_by=u[Role.COMMUNITY_STAFF], node=tree.comm_a,
+                                         org_path=tree.comm_a.path, original_name="人员.xlsx",
+                                         status=ImportJob.Status.SUCCEEDED, rows_total=1, rows_validated=1, created=1)
+    staff_job.error_report.save("errors.xlsx", ContentFile(b"PK\x03\x04 an error report"))
     return SimpleNamespace(cats=cats, hostile=hostile, rule=rule, resolved=resolved, waiting=waiting, tokens=tokens,
                            notices=notices, job=job, robot=robot, client=client, photo=resolved.photos.get(),
                            join_code=join_code, join_raw=join_raw, join_request=join_request, party_member=member,
-                           party_code=party_code, wish=wish, order=order, report=report)
+                           party_code=party_code, wish=wish, order=order, report=report,
+                           staff_job=staff_job, member=member)
 
 
 def home(t, user):
@@ -176,8 +182,24 @@ def _appeal_ids(d, t, user):
 # Where a URL takes an id: the objects to open, for a user (a dict, a list of them, or None). A URL with an
 # id that is in neither map makes the test fail, so a new page is not left out unseen.
 YEAR = dt.date.today().year
+def _worker(d, t, u):
+    return {"pk": t.users[Role.GRID_WORKER].pk}
+
+
 DETAIL = {
     "accounts:token_revoke": lambda d, t, u: {"pk": d.tokens[u.pk].pk},
+    "accounts:user_detail": _worker,
+    "accounts:user_role_assign": _worker,
+    "accounts:user_role_withdraw": lambda d, t, u: {
+        "pk": t.users[Role.GRID_WORKER].pk, "role_pk": t.users[Role.GRID_WORKER].role_assignments.get().pk},
+    "accounts:user_password_reset": _worker,
+    "accounts:user_disable": _worker,
+    "accounts:user_enable": _worker,
+    "accounts:roster_job": lambda d, t, u: {"pk": d.staff_job.pk},
+    "accounts:roster_job_progress": lambda d, t, u: {"pk": d.staff_job.pk},
+    "accounts:roster_job_errors": lambda d, t, u: {"pk": d.staff_job.pk},
+    "accounts:roster_codes": lambda d, t, u: {"pk": d.staff_job.pk},
+    "accounts:party_member_account": lambda d, t, u: {"pk": d.member.pk},
     "orgs:tree_children": lambda d, t, u: {"pk": home(t, u).pk},
     "orgs:node": lambda d, t, u: [{"pk": home(t, u).pk}, {"pk": t.grid_a1.pk}],
     "orgs:grid_split": lambda d, t, u: {"pk": t.grid_a1.pk},

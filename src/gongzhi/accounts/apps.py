@@ -14,7 +14,7 @@ class AccountsConfig(AppConfig):
         parts.demo_part("accounts", "gongzhi.accounts.demo.load_demo", order=20)
         parts.setup_step("staff", _("Staff accounts and roles"), "gongzhi.accounts.selectors.setup_staff", order=30)
         for code, label in AUDIT_ACTIONS.items():
-            audit.describe(code, label)
+            audit.describe(code, label, changes=AUDIT_CHANGES.get(code))
         for code, label in JOIN_AUDIT_ACTIONS.items():
             audit.describe(code, label, changes=JOIN_AUDIT_CHANGES)
         parts.demo_part("joining", "gongzhi.accounts.demo_join.load_demo", order=25)
@@ -86,6 +86,28 @@ AUDIT_ACTIONS = {
     "login.unlock_address": _("Address login lock lifted"),
     "user.password_change": _("Password changed"),
     "user.create_admin": _("Administrator created"),
+    "role.withdraw": _("Role withdrawn"),
+    "user.create": _("Account created"),
+    "user.password_reset": _("Password reset"),
+    "user.disable": _("Account disabled"),
+    "user.enable": _("Account enabled"),
+    "user.activate": _("Account activated"),
+    "user.activation_codes": _("Activation codes made"),
+    "user.roster_export": _("Staff roster exported"),
+    "party_member.account_create": _("Party member's account created"),
+    "party_member.account_link": _("Party member's account linked"),
+}
+
+# The words of change keys that are not fields of the recorded object.
+AUDIT_CHANGES = {
+    "role.assign": {"import": pgettext_lazy("audit change", "Import")},
+    "user.create": {"import": pgettext_lazy("audit change", "Import")},
+    "user.password_reset": {"tokens_revoked": pgettext_lazy("audit change", "API tokens revoked")},
+    "user.disable": {"open_work": pgettext_lazy("audit change", "Open work")},
+    "user.activation_codes": {"accounts": pgettext_lazy("audit change", "Accounts")},
+    "user.roster_export": {"rows": pgettext_lazy("audit change", "Rows")},
+    "party_member.account_create": {"resident": pgettext_lazy("audit change", "Resident")},
+    "party_member.account_link": {"resident": pgettext_lazy("audit change", "Resident")},
 }
 
 

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django.utils.translation import ngettext
 
 from . import policies
@@ -166,3 +167,113 @@ class JoinRejectForm(forms.Form):
 class UnlinkForm(forms.Form):
     resident = forms.IntegerField(min_value=1, max_value=2**63 - 1)
     reason = LineField(label=_("Why?"), max_length=200, initial="")
+# --- staff accounts ------------------------------------------------------------------------------------------
+
+
+def _node_label(node, top: int) -> str:
+    return "\u3000" * (node.depth - top) + f"{node.name} · {node.get_kind_display()}"
+
+
+def node_choices(user) -> list[tuple[int, str]]:
+    """The nodes where ``user`` manages users, indented by depth, in tree order."""
+    from .selectors import manage_nodes
+
+    nodes = list(manage_nodes(user).only("id", "name", "kind", "depth", "path"))
+    top = min((n.depth for n in nodes), default=1)
+    return [(n.pk, _node_label(n, top)) for n in nodes]
+
+
+def role_choices(user) -> list[tuple[str, str]]:
+    from gongzhi.core.access import Role
+
+    return [(r, Role(r).label) for r in policies.assignable_roles(user) if r != Role.RESIDENT]
+
+
+def unit_choices(user) -> list[tuple[str, str]]:
+    from .selectors import manage_units
+
+    return [("", "—")] + [(str(u.pk), f"{u.name} · {u.get_kind_display()}") for u in manage_units(user)]
+
+
+class _RoleFields(forms.Form):
+    role = forms.ChoiceField(label=_("Role"))
+    node = forms.TypedChoiceField(label=_("Where"), coerce=int)
+    unit = forms.TypedChoiceField(label=_("Unit"), coerce=int, required=False, empty_value=None,
+                                  help_text=_("Only for a department handler or partner-unit contact."))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = role_choices(user)
+        self.fields["node"].choices = node_choices(user)
+        self.fields["unit"].choices = unit_choices(user)
+
+
+class UserCreateForm(_RoleFields):
+    display_name = LineField(label=_("Name"), max_length=50)
+    phone = forms.CharField(label=_("Mobile number"), max_length=20,
+                            help_text=_("The login name of the account."))
+    field_order = ["display_name", "phone", "role", "node", "unit"]
+
+
+class RoleAssignForm(_RoleFields):
+    pass
+
+
+class ReasonForm(forms.Form):
+    reason = LineField(label=_("Reason"), max_length=200)
+
+
+class UserFilterForm(forms.Form):
+    STATUS_CHOICES = [("", _("Any")), ("active", _("Active")), ("waiting", _("Waiting for activation")),
+                      ("disabled", pgettext_lazy("account status", "Disabled"))]
+
+    q = LineField(label=_("Search"), required=False, max_length=50)
+    node = forms.IntegerField(label=_("Where"), required=False, min_value=1, max_value=2**63 - 1)
+    role = forms.ChoiceField(label=_("Role"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=STATUS_CHOICES)
+
+    def __init__(self, *args, **kwargs):
+        from gongzhi.core.access import Role
+
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [("", _("Any"))] + list(Role.choices)
+
+
+class RosterUploadForm(forms.Form):
+    node = forms.TypedChoiceField(label=_("Import into"), coerce=int)
+    file = forms.FileField(label=_("Excel file (.xlsx)"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["node"].choices = node_choices(user)
+
+
+class RosterExportForm(forms.Form):
+    node = forms.TypedChoiceField(label=_("Area"), coerce=int)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["node"].choices = node_choices(user)
+
+
+class ActivateForm(forms.Form):
+    """An imported account's first password, with the activation code from the sheet."""
+
+    username = forms.CharField(label=_("Mobile number"), max_length=20)
+    code = forms.CharField(label=_("Activation code"), max_length=30)
+    new_password1 = forms.CharField(label=_("New password"), strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "new-password"}))
+    new_password2 = forms.CharField(label=_("New password (again)"), strip=False, widget=forms.PasswordInput(
+        attrs={"autocomplete": "new-password"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("new_password1") and data.get("new_password1") != data.get("new_password2"):
+            self.add_error("new_password2", _("The two passwords do not match."))
+        return data
+
+
+class PartyMemberAccountForm(forms.Form):
+    phone = forms.CharField(label=_("Mobile number"), max_length=20,
+                            help_text=_("The member's login name. An account with this number that belongs to "
+                                        "nobody on the registry is linked; otherwise a new one is made."))

@@ -21,6 +21,18 @@ class User(AbstractUser):
     """An account. What it may see and do comes only from its role assignments."""
 
     display_name = models.CharField(_("display name"), max_length=50, blank=True)
+    # Set for an account made or reset by someone else: every page sends them to the password change until
+    # they choose their own (``accounts.middleware``), and the API refuses them meanwhile.
+    must_change_password = models.BooleanField(_("must change password"), default=False)
+    disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True)
+    disabled_reason = models.CharField(_("reason disabled"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        "self", verbose_name=_("created by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    import_job = models.ForeignKey(
+        "core.ImportJob", verbose_name=_("imported by"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -68,11 +80,24 @@ class RoleAssignment(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who gave the role, and when and why it was withdrawn: a withdrawn role stays, as history.
+    assigned_by = models.ForeignKey(
+        User, verbose_name=_("assigned by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        User, verbose_name=_("withdrawn by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    withdraw_reason = models.CharField(_("reason withdrawn"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("role assignment")
         verbose_name_plural = _("role assignments")
-        constraints = [models.UniqueConstraint(fields=["user", "role", "node"], name="roleassignment_unique")]
+        constraints = [
+            # One active assignment of a role at a node per user; withdrawn ones are kept beside it.
+            models.UniqueConstraint(fields=["user", "role", "node"], condition=models.Q(is_active=True),
+                                    name="roleassignment_unique_active"),
+        ]
 
     def __str__(self):
         return f"{self.user} · {self.get_role_display()} · {self.node}"
@@ -321,3 +346,43 @@ class PhoneCheck(models.Model):
     class Meta:
         verbose_name = _("phone check")
         verbose_name_plural = _("phone checks")
+class ActivationCode(models.Model):
+    """A one-time code with which someone whose account was imported (no usable password) chooses their
+    password. Only its SHA-256 is stored, like an API token's; it works once, until ``expires_at``."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="activation_codes")
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("activation code")
+        verbose_name_plural = _("activation codes")
+
+    def __str__(self):
+        return f"{self.user} · {self.created_at:%Y-%m-%d}"
+
+    # Crockford's base32 without I, L, O, U: nothing a printed sheet lets one misread.
+    ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+    LENGTH = 12  # 60 bits
+
+    @classmethod
+    def new_raw(cls) -> str:
+        raw = "".join(secrets.choice(cls.ALPHABET) for _ in range(cls.LENGTH))
+        return "-".join(raw[i:i + 4] for i in range(0, cls.LENGTH, 4))
+
+    @classmethod
+    def normalize(cls, typed: str) -> str:
+        """What was typed, as stored: upper case, no separators, O read as 0 and I/L as 1."""
+        text = "".join(ch for ch in (typed or "").upper() if ch.isalnum())
+        return text.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+
+    @classmethod
+    def hash_of(cls, typed: str) -> str:
+        return _token_hash(cls.normalize(typed))
+
+    @property
+    def is_usable(self) -> bool:
+        return self.used_at is None and self.expires_at > timezone.now()

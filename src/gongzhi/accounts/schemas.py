@@ -121,3 +121,99 @@ class JoinApproveIn(InSchema):
 
 class JoinRejectIn(InSchema):
     reason: Line = Field(max_length=200, description="Why; the person asking is told (by SMS where it is set up).")
+# --- staff accounts -----------------------------------------------------------------------------------------
+
+from gongzhi.core.access import Role as _Role  # noqa: E402
+from gongzhi.core.api import Text  # noqa: E402
+
+RoleCode = Literal[tuple(_Role.values)]
+
+
+class UserFilterIn(InSchema):
+    q: Text(max_length=50) = Field("", description="Part of the name or of the login name (mobile number).")
+    node_id: Id | None = Field(None, description="Only accounts with an active role at this node or below it.")
+    role: RoleCode | None = Field(None, description="Only accounts holding this role (at `node_id` or below, if given).")
+    status: Literal["active", "waiting", "disabled"] | None = Field(
+        None, description="active; waiting: imported, not activated yet; disabled.")
+
+
+class RoleOut(Schema):
+    id: int
+    role: RoleCode
+    node_id: int
+    node_name: str
+    unit_id: int | None
+    unit_name: str | None
+    is_active: bool
+    created_at: dt.datetime = Field(description="When the role was given.")
+    withdrawn_at: dt.datetime | None
+    withdraw_reason: str
+
+    @staticmethod
+    def resolve_node_name(obj):
+        return obj.node.name
+
+    @staticmethod
+    def resolve_unit_name(obj):
+        return obj.unit.name if obj.unit_id else None
+
+
+class UserOut(Schema):
+    id: int
+    username: str = Field(description="The login name: the mobile number (a few accounts made by the system differ).")
+    display_name: str
+    is_active: bool = Field(description="False once disabled.")
+    status: Literal["active", "waiting", "disabled"]
+    must_change_password: bool
+    disabled_at: dt.datetime | None
+    disabled_reason: str
+    roles: list[RoleOut] = Field(description="The active roles.")
+
+    @staticmethod
+    def resolve_status(obj):
+        if not obj.is_active:
+            return "disabled"
+        return "active" if obj.has_usable_password() else "waiting"
+
+    @staticmethod
+    def resolve_roles(obj):
+        found = getattr(obj, "active_roles", None)
+        if found is None:
+            found = list(obj.role_assignments.filter(is_active=True).select_related("node", "unit"))
+        return found
+
+
+class UserCreateIn(InSchema):
+    display_name: Text(min_chars=1, max_length=50) = Field(description="The person's name.")
+    phone: str = Field(max_length=20, description="11-digit mobile number: the login name, used by no other account.")
+    role: RoleCode = Field(description="The first role.")
+    node_id: Id = Field(description="Where the role is held: a node inside your area.")
+    unit_id: Id | None = Field(None, description="The unit, for a department handler or partner-unit contact.")
+
+
+class UserCreatedOut(UserOut):
+    one_time_password: str = Field(description="Shown only this once; it must be changed at the first login.")
+
+
+class RoleAssignIn(InSchema):
+    role: RoleCode
+    node_id: Id = Field(description="A node inside your area.")
+    unit_id: Id | None = Field(None, description="The unit, for a department handler or partner-unit contact.")
+
+
+class ReasonIn(InSchema):
+    reason: Text(min_chars=1, max_length=200) = Field(description="Why; kept in the account's history and the audit log.")
+
+
+class OpenWorkOut(Schema):
+    label: str
+    count: int
+    url: str = Field(description="A page listing it, or empty.")
+
+
+class UserDisabledOut(UserOut):
+    open_work: list[OpenWorkOut] = Field(description="What the person still had in hand, to reassign.")
+
+
+class PasswordResetOut(Schema):
+    one_time_password: str = Field(description="Shown only this once; it must be changed at the next login.")

@@ -4,10 +4,14 @@ and their API tokens, and where a user's roles are held."""
 from __future__ import annotations
 
 from django.conf import settings
+from functools import reduce
+from operator import or_
+
 from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
-from gongzhi.core.scoping import scope_q
+from gongzhi.core.access import ROLE_PERMS
+from gongzhi.core.scoping import scope_q, under
 from gongzhi.orgs.models import OrgNode
 
 from . import policies, throttle
@@ -17,18 +21,41 @@ from gongzhi.orgs.permissions import Perm
 LOCKS_SHOWN = 500
 
 
+def _fit_q(user) -> Q | None:
+    """Role assignments ``user`` could have given (``policies.role_fits``), as one condition: per subtree where
+    they hold ``users.manage``, the roles whose permissions they hold there; a unit's role for a unit of their
+    area only. None: they manage nobody's roles."""
+    paths = policies.manage_paths(user)
+    if not paths:
+        return None
+    regions = sorted({a.org_path for a in user.active_assignments if any(a.org_path.startswith(p) for p in paths)})
+    q = None
+    for region in regions:
+        held = policies.perms_at(user, region)
+        roles = [r for r, perms in ROLE_PERMS.items() if perms <= held]
+        part = under(region) & Q(role__in=roles)
+        q = part if q is None else q | part
+    units = reduce(or_, (under(p, "unit__org_path") for p in paths))
+    return q & (Q(unit__isnull=True) | units)
+
+
 def managed_users(user) -> QuerySet[User]:
     """The users ``user`` manages: the same rule as ``policies.can_manage_user``, as one query."""
     if not policies.can_manage_users(user):
         return User.objects.none()
     if user.is_superuser:
         return User.objects.all()
-    inside = scope_q(user, Perm.USERS_MANAGE, "org_path")
-    active = RoleAssignment.objects.filter(is_active=True)
-    qs = User.objects.filter(is_superuser=False).exclude(pk__in=active.exclude(inside).values("user_id"))
+    fit = _fit_q(user)
+    roles = RoleAssignment.objects.all()
+    active = roles.filter(is_active=True)
+    qs = User.objects.filter(is_superuser=False)
+    with_active = Q(pk__in=active.filter(fit).values("user_id")) & ~Q(pk__in=active.exclude(fit).values("user_id"))
+    only_withdrawn = (~Q(pk__in=active.values("user_id")) & Q(pk__in=roles.filter(fit).values("user_id"))
+                      & ~Q(pk__in=roles.exclude(fit).values("user_id")))
+    q = with_active | only_withdrawn
     if policies.manages_everything(user):
-        return qs
-    return qs.filter(pk__in=active.filter(inside).values("user_id"))
+        q |= ~Q(pk__in=roles.values("user_id"))
+    return qs.filter(q)
 
 
 def home_path(user) -> str:
@@ -302,3 +329,106 @@ def linkable_resident(user, join_request, pk):
         return Resident.objects.select_related("household").filter(q).get(pk=pk)
     except (Resident.DoesNotExist, ValueError, TypeError, OverflowError):
         raise Http404("not found") from None
+# --- staff accounts (the user pages and the API) ---------------------------------------------------------
+
+
+class Status:
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    WAITING = "waiting"  # imported, not activated yet
+
+
+def users(user, *, q: str = "", node: OrgNode | None = None, role: str = "", status: str = "") -> QuerySet[User]:
+    """The accounts ``user`` manages, newest first, each with its active roles (``active_roles``): those with
+    an active role under ``node`` (of ``role``), whose name or login name holds ``q``, of ``status``."""
+    from django.db.models import Prefetch
+
+    qs = managed_users(user)
+    if node is not None or role:
+        held = RoleAssignment.objects.filter(is_active=True)
+        if node is not None:
+            held = held.filter(under(node.path))
+        if role:
+            held = held.filter(role=role)
+        qs = qs.filter(pk__in=held.values("user_id"))
+    q = (q or "").strip()
+    if q:
+        qs = qs.filter(Q(display_name__icontains=q) | Q(username__contains=q))
+    if status == Status.ACTIVE:
+        qs = qs.filter(is_active=True).exclude(password__startswith="!")
+    elif status == Status.DISABLED:
+        qs = qs.filter(is_active=False)
+    elif status == Status.WAITING:
+        qs = qs.filter(is_active=True, password__startswith="!")
+    roles = RoleAssignment.objects.filter(is_active=True).select_related("node", "unit").order_by("org_path", "id")
+    return qs.prefetch_related(Prefetch("role_assignments", queryset=roles, to_attr="active_roles")).order_by("-id")
+
+
+def user_get(user, pk) -> User:
+    """One account ``user`` manages; Http404 for a missing one and for one they do not manage alike."""
+    from django.http import Http404
+
+    try:
+        return managed_users(user).get(pk=pk)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise Http404("not found") from None
+
+
+def role_history(target) -> list[RoleAssignment]:
+    """Every role the account held or holds, active first, then the withdrawn ones, latest first."""
+    rows = target.role_assignments.select_related("node", "unit", "assigned_by", "withdrawn_by")
+    return sorted(rows, key=lambda a: (not a.is_active, -(a.withdrawn_at or a.created_at).timestamp(), -a.pk))
+
+
+def assignment_get(user, target, pk) -> RoleAssignment:
+    from django.http import Http404
+
+    found = target.role_assignments.select_related("node", "unit", "user").filter(pk=pk).first()
+    if found is None:
+        raise Http404("not found")
+    return found
+
+
+def manage_nodes(user):
+    """Org nodes inside the subtrees where ``user`` manages users, in tree order (for the forms)."""
+    qs = OrgNode.objects.all()
+    if not user.is_superuser:
+        paths = policies.manage_paths(user)
+        if not paths:
+            return OrgNode.objects.none()
+        qs = qs.filter(reduce(or_, (under(p, "path") for p in paths)))
+    return qs.order_by("path")
+
+
+def manage_units(user):
+    """Units (departments, partner units) belonging to the subtrees where ``user`` manages users."""
+    from gongzhi.orgs.models import Unit
+
+    qs = Unit.objects.all()
+    if not user.is_superuser:
+        paths = policies.manage_paths(user)
+        if not paths:
+            return Unit.objects.none()
+        qs = qs.filter(reduce(or_, (under(p) for p in paths)))
+    return qs.order_by("kind", "name")
+
+
+def open_work(target) -> list:
+    """What ``target`` still has in hand, as every app says (``core.parts.open_work``)."""
+    from gongzhi.core import parts
+
+    return parts.open_work_of(target)
+
+
+def waiting_activation(users_qs) -> QuerySet[User]:
+    """Those of ``users_qs`` imported and never activated (no usable password), still active."""
+    return users_qs.filter(is_active=True, password__startswith="!")
+
+
+def party_member_get(user, pk):
+    """A party member ``user`` may give an account to (``party.edit`` over them); Http404 otherwise."""
+    from gongzhi.core.scoping import get_scoped
+    from gongzhi.orgs.models import PartyMember
+
+    return get_scoped(PartyMember.objects.select_related("resident", "organization", "resident__user"), user,
+                      Perm.PARTY_EDIT, pk=pk)

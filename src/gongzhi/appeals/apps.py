@@ -29,6 +29,7 @@ class AppealsConfig(AppConfig):
         parts.setup_step("routing", _("Appeal categories and routing"), "gongzhi.appeals.selectors.setup_routing",
                          order=50)
         parts.setup_step("calendar", _("Working-day calendar"), "gongzhi.appeals.selectors.setup_calendar", order=60)
+        parts.open_work("appeals", "gongzhi.appeals.selectors.open_work_of")
         scheduler.register("deadline_sweep", "gongzhi.appeals.tasks.deadline_sweep",
                            every=lambda: dt.timedelta(minutes=scheduler.sweep_minutes()))
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from gongzhi.accounts.actions import role_assign
 from gongzhi.accounts.models import User
-from gongzhi.core.access import Role
+from gongzhi.core.access import SYSTEM, Role
 from gongzhi.core.pii import id_check_char
 from gongzhi.orgs import selectors
 from gongzhi.orgs.models import CareTag, Household, NodeKind, OrgNode, Resident
@@ -59,7 +59,7 @@ def _user(username: str, role: str, node: OrgNode) -> User:
     if created:
         user.set_unusable_password()
         user.save()
-    role_assign(user=user, role=role, node=node)
+    role_assign(user=user, role=role, node=node, by=SYSTEM)
     return User.objects.get(pk=user.pk)
 
 

@@ -85,6 +85,9 @@ declare("core", Perm, {
     **{role: {Perm.WORKBENCH} for role in _STAFF},
     Role.COUNTY_ADMIN: {Perm.WORKBENCH, Perm.AUDIT_VIEW, Perm.USERS_MANAGE},
     Role.SUBDISTRICT_STAFF: {Perm.WORKBENCH, Perm.AUDIT_VIEW, Perm.USERS_MANAGE},
+    # A community's staff make the accounts of its grid workers, stewards and party secretaries (never a
+    # role with more rights than their own: accounts.policies).
+    Role.COMMUNITY_STAFF: {Perm.WORKBENCH, Perm.USERS_MANAGE},
 })
 
 

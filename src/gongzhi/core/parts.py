@@ -1,5 +1,5 @@
-"""What each app contributes to the demo, the benchmarks and a county's set-up checklist, registered from its
-``AppConfig.ready``.
+"""What each app contributes to the demo, the benchmarks, a county's set-up checklist and the list of a person's
+open work, registered from its ``AppConfig.ready``.
 
 The ``demo`` and ``bench`` packages sit above every app and run what is registered here, so a new app
 adds its demo data or its benchmark without editing a central file (as ``appeals.events.listen`` lets an
@@ -117,3 +117,36 @@ def first_url(*names: str, query: str = "") -> str:
         except NoReverseMatch:
             continue
     return ""
+
+
+# --- open work ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class OpenWork:
+    """What a person still has in hand in one app: ``label`` (words), ``count``, and ``url`` of a page listing
+    it (or "")."""
+
+    label: str
+    count: int
+    url: str = ""
+
+
+_OPEN_WORK: dict[str, str] = {}
+
+
+def open_work(name: str, provider: str) -> None:
+    """Register an app's provider of open work: a dotted path to ``callable(user) -> list[OpenWork | tuple]``
+    (label, count, url). Accounts lists it when someone's account is disabled, for reassignment, without
+    importing the apps above it."""
+    _OPEN_WORK[name] = provider
+
+
+def open_work_of(user) -> list[OpenWork]:
+    """Everything every app says ``user`` still has open, with a count above zero, in registration order."""
+    found = []
+    for provider in _OPEN_WORK.values():
+        for item in import_string(provider)(user) or ():
+            item = item if isinstance(item, OpenWork) else OpenWork(*item)
+            if item.count:
+                found.append(item)
+    return found

@@ -1,4 +1,5 @@
-"""Account writes: API tokens, role assignments, passwords, lifting login locks. Each is atomic and audited."""
+"""Account writes: API tokens, passwords, lifting login locks. Each is atomic and audited (roles and staff
+accounts: ``users``)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from gongzhi.core import audit
 from gongzhi.core.api import TokenRefused
 
 from .. import policies, selectors
-from ..models import ApiToken, RoleAssignment, User
+from ..models import ApiToken, User
 
 
 def token_expiry(days: int | None) -> dt.datetime | None:
@@ -63,25 +64,12 @@ def token_revoke(*, token: ApiToken, by: User) -> ApiToken:
 
 
 @transaction.atomic
-def role_assign(*, user: User, role: str, node, by: User | None = None, unit=None) -> RoleAssignment:
-    assignment, created = RoleAssignment.objects.get_or_create(
-        user=user, role=role, node=node, defaults={"org_path": node.path, "unit": unit}
-    )
-    if not created and not assignment.is_active:
-        assignment.is_active = True
-        assignment.save(update_fields=["is_active"])
-    audit.record(
-        actor=by, action="role.assign", obj=assignment, org_path=node.path,
-        changes={"user": user.username, "role": role, "node": str(node)},
-    )
-    return assignment
-
-
-@transaction.atomic
 def password_change(*, user: User, new_password: str) -> User:
-    """A user sets their own password (the form checked the old one and the password rules)."""
+    """A user sets their own password (the form checked the old one and the password rules); a forced change
+    after a reset or a first login is done with it."""
     user.set_password(new_password)
-    user.save(update_fields=["password"])
+    user.must_change_password = False
+    user.save(update_fields=["password", "must_change_password"])
     audit.record(actor=user, action="user.password_change", obj=user, org_path=selectors.home_path(user))
     return user
 
@@ -125,5 +113,7 @@ def token_user(raw: str) -> User | None:
     if token.is_expired:
         raise TokenRefused(_("This API token expired on %(date)s. Make a new one on your account page.")
                            % {"date": formats.date_format(timezone.localtime(token.expires_at), "Y-m-d H:i")})
+    if token.user.must_change_password:
+        raise TokenRefused(_("This account must choose a new password first: log in on the web and change it."))
     token.touch()
     return token.user

@@ -30,13 +30,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import audit
-from gongzhi.core.access import Role
+from gongzhi.core.access import SYSTEM, Role
 from gongzhi.core.pii import PIIError, blind_index, decrypt, encrypt, mask_phone, normalize_phone
 from gongzhi.orgs.models import Building, Compound, Household, NodeKind, OrgNode, PartyMember, Resident
 
 from .. import policies, sms, throttle
 from ..models import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, JoinCode, JoinRequest, PhoneCheck, RoleAssignment, User
-from .account import role_assign
+from .users import role_assign, role_withdraw
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LAST4 = re.compile(r"^\d{3}[\dX]$")
@@ -269,7 +269,8 @@ def _link(*, user: User, resident: Resident, by) -> None:
     resident.user = user
     household = resident.household  # the role is held at its place: its micro-grid, or its grid
     node = household.micro_grid if household.micro_grid_id else household.grid
-    role_assign(user=user, role=Role.RESIDENT, node=node, by=by)
+    # The join (or the approval) was checked already; the resident role comes with the link, whoever made it.
+    role_assign(user=user, role=Role.RESIDENT, node=node, by=SYSTEM)
 
 
 def _new_account(*, phone: str, name: str, password_hash: str) -> User:
@@ -504,7 +505,8 @@ def resident_account_unlink(*, resident: Resident, by, reason: str) -> Resident:
     account = resident.user
     Resident.objects.filter(pk=resident.pk).update(user=None)
     resident.user = None
-    RoleAssignment.objects.filter(user=account, role=Role.RESIDENT, is_active=True).update(is_active=False)
+    for held in RoleAssignment.objects.filter(user=account, role=Role.RESIDENT, is_active=True):
+        role_withdraw(assignment=held, by=SYSTEM, reason=reason[:200])  # kept as history, like a staff role
     audit.record(actor=by, action="join.unlink", obj=resident, reason=reason[:200],
                  changes={"user": account.username})
     from ..backends import forget_user

@@ -17,7 +17,7 @@ router = Router(tags=["auth"])
 
 
 @router.post(
-    "/token", auth=None, response={201: TokenCreatedOut, **errors(400, 401, 422), 429: LockedOutError},
+    "/token", auth=None, response={201: TokenCreatedOut, **errors(400, 401, 403, 422), 429: LockedOutError},
     summary="Obtain a bearer token", operation_id="gongzhi_accounts_api_token_obtain",
 )
 def token_obtain(request, payload: TokenObtainIn, response: HttpResponse):
@@ -25,7 +25,8 @@ def token_obtain(request, payload: TokenObtainIn, response: HttpResponse):
 
     Failed logins are throttled per network address: too many wrong passwords for one account lock that
     account from that address only, and too many failures from one address (any user names) lock the address.
-    A locked attempt answers 429 with `Retry-After` and is not checked at all."""
+    A locked attempt answers 429 with `Retry-After` and is not checked at all. An account whose password was
+    set by someone else (a new account, a reset) answers 403 until its owner changes it on the web."""
     chosen = actions.DEFAULT_DAYS if payload.expires_in_days is None else (payload.expires_in_days or None)  # 0: never
     if chosen is not actions.DEFAULT_DAYS:
         actions.token_expiry(chosen)  # a lifetime not offered answers 422 before any password is tried
@@ -36,6 +37,9 @@ def token_obtain(request, payload: TokenObtainIn, response: HttpResponse):
         return Status(429, {"detail": lock.message(), "locked_until": timezone.localtime(lock.until)})
     if user is None:
         return Status(401, {"detail": _("Wrong username or password.")})
+    if user.must_change_password:  # a password someone else set: its owner chooses their own on the web first
+        return Status(403, {"detail": _("This account must choose a new password first: log in on the web and "
+                                        "change it.")})
     token, raw = actions.token_create(user=user, name=payload.name or "API", days=chosen)
     return Status(201, {"token": raw, "id": token.pk, "name": token.name, "prefix": token.prefix,
                         "expires_at": token.expires_at})

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_token_expiry_login_gate'),
+        ('accounts', '0004_staff_lifecycle'),
         ('orgs', '0007_id_number_masks'),
     ]
 

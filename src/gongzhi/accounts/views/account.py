@@ -54,14 +54,17 @@ def me(request):
 
 @login_required
 def password_change(request):
+    """Everyone changes their own password here; an account whose password someone else set (a new account,
+    a reset) is sent here by ``middleware`` until it does, and then goes on to its home page."""
+    forced = request.user.must_change_password
     form = ThrottledPasswordChangeForm(request.user, request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         actions.password_change(user=request.user, new_password=form.cleaned_data["new_password1"])
         update_session_auth_hash(request, request.user)
         messages.success(request, _("Your password was changed."))
-        return redirect("accounts:me")
+        return redirect("home" if forced else "accounts:me")
     status = 429 if getattr(request, "gongzhi_lock", None) is not None else 200
-    return render(request, "accounts/password_change.html", {"form": form}, status=status)
+    return render(request, "accounts/password_change.html", {"form": form, "forced": forced}, status=status)
 
 
 @login_required

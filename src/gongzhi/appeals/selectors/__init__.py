@@ -383,3 +383,40 @@ def setup_calendar(user, node) -> tuple[int, str, bool]:
     year = timezone.localdate().year
     known = [y for y in (year, year + 1) if workdays.year_confirmed(y)]
     return len(known), reverse("appeals:admin_calendar"), year in known
+def open_work_of(user) -> list[tuple[str, int, str]]:
+    """What a person still has in hand in the appeals loop, for whoever reassigns it when their account is
+    disabled (``core.parts.open_work``): the appeals they accepted and have not resolved, and the appeals
+    waiting on a grid, community or unit where nobody else active handles them (those they accepted counted
+    once, in the first line)."""
+    from django.urls import reverse
+    from django.utils.http import urlencode
+    from django.utils.translation import gettext as _
+
+    from gongzhi.accounts.models import RoleAssignment
+    from gongzhi.core.access import ROLE_PERMS, UNIT_ROLES
+
+    listing = reverse("appeals:list")
+    found = [(_("Appeals they accepted and have not resolved"),
+              Appeal.objects.filter(accepted_by=user, status=Status.ACCEPTED).count(),
+              f"{listing}?{urlencode({'status': Status.ACCEPTED})}")]
+    held = RoleAssignment.objects.filter(user=user, is_active=True).select_related("node", "unit")
+    others = RoleAssignment.objects.filter(is_active=True, user__is_active=True).exclude(user=user)
+    handlers = [r for r in ROLE_PERMS if Perm.APPEALS_HANDLE in ROLE_PERMS[r]]
+    for a in held:
+        if Perm.APPEALS_HANDLE not in ROLE_PERMS.get(a.role, ()):
+            continue
+        if a.role in UNIT_ROLES and a.unit_id:
+            if others.filter(unit_id=a.unit_id, role__in=UNIT_ROLES).exists():
+                continue
+            waiting = (Appeal.objects.filter(handler_unit_id=a.unit_id, status__in=_TO_HANDLE)
+                       .exclude(accepted_by=user, status=Status.ACCEPTED).count())
+            found.append((_("Appeals waiting on %(place)s, which has no other handler") % {"place": a.unit.name},
+                          waiting, f"{listing}?{urlencode({'handler': f'u{a.unit_id}'})}"))
+        elif a.role not in UNIT_ROLES:
+            if others.filter(node_id=a.node_id, role__in=[r for r in handlers if r not in UNIT_ROLES]).exists():
+                continue
+            waiting = (Appeal.objects.filter(handler_path=a.org_path, handler_unit__isnull=True, status__in=_TO_HANDLE)
+                       .exclude(accepted_by=user, status=Status.ACCEPTED).count())
+            found.append((_("Appeals waiting on %(place)s, which has no other handler") % {"place": a.node.name},
+                          waiting, f"{listing}?{urlencode({'handler': f'n{a.node_id}'})}"))
+    return found

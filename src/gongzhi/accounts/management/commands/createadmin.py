@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from gongzhi.accounts.actions import role_assign
 from gongzhi.accounts.models import User
-from gongzhi.core.access import Role
+from gongzhi.core.access import SYSTEM, Role
 from gongzhi.core import audit
 from gongzhi.orgs.models import OrgNode
 
@@ -50,7 +50,7 @@ def admin_create(*, username: str, password: str, display_name: str = "") -> tup
     user = User.objects.create_superuser(username=username, password=password, email="", display_name=display_name)
     roots = list(OrgNode.objects.get_root_nodes())
     for root in roots:
-        role_assign(user=user, role=Role.COUNTY_ADMIN, node=root)
+        role_assign(user=user, role=Role.COUNTY_ADMIN, node=root, by=SYSTEM)
     audit.record(actor=None, action="user.create_admin", obj=user,
                  changes={"username": username, "superuser": True, "roots": [r.name for r in roots]})
     return user, roots
