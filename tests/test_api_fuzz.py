@@ -122,7 +122,7 @@ class World:
             return
         for name, value in list(values.items()):
             kind = self.KIND.get(name)
-            number = int(value) if isinstance(value, str) and value.isdigit() and len(value) < 4 else value
+            number = int(value) if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 4 else value
             if kind and type(number) is int and 1 <= number <= 64:
                 found = self.ids[kind]
                 values[name] = type(value)(found[number % len(found)])
