@@ -55,9 +55,12 @@ def test_pages(t, client, role):
     for name in ("accounts:users", "accounts:user_new", "accounts:roster"):
         assert client.get(reverse(name)).status_code == (200 if manager else 403), name
     if manager:
+        # By default the page lists staff; "everyone" adds the residents' own accounts (jumin here).
         listed = client.get(reverse("accounts:users")).content.decode()
+        everyone = client.get(reverse("accounts:users"), {"role": "all"}).content.decode()
         for username, user in t.by_name.items():
-            assert (f'data-user="{user.pk}"' in listed) == (username in MANAGES[role]), username
+            assert (f'data-user="{user.pk}"' in everyone) == (username in MANAGES[role]), username
+            assert (f'data-user="{user.pk}"' in listed) == (username in MANAGES[role] and username != "jumin"), username
     for username, user in t.by_name.items():
         response = client.get(reverse("accounts:user_detail", args=[user.pk]))
         want = 403 if not manager else (200 if username in MANAGES[role] else 404)

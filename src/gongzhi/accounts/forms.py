@@ -236,7 +236,8 @@ class UserFilterForm(forms.Form):
         from gongzhi.core.access import Role
 
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [("", _("Any"))] + list(Role.choices)
+        self.fields["role"].choices = ([("", _("Any staff role"))] + list(Role.choices)
+                                       + [("all", _("Everyone (residents too)"))])
 
 
 class RosterUploadForm(forms.Form):

@@ -340,16 +340,25 @@ class Status:
 
 def users(user, *, q: str = "", node: OrgNode | None = None, role: str = "", status: str = "") -> QuerySet[User]:
     """The accounts ``user`` manages, newest first, each with its active roles (``active_roles``): those with
-    an active role under ``node`` (of ``role``), whose name or login name holds ``q``, of ``status``."""
+    an active role under ``node`` (of ``role``; "staff": any staff role, leaving residents' own accounts out, as
+    the staff page does by default: tens of thousands of them would bury the staff; staff whose roles were all
+    withdrawn are kept), whose name or login name holds ``q``, of ``status``."""
     from django.db.models import Prefetch
 
+    from gongzhi.core.access import is_staff_role
+
     qs = managed_users(user)
-    if node is not None or role:
-        held = RoleAssignment.objects.filter(is_active=True)
-        if node is not None:
-            held = held.filter(under(node.path))
-        if role:
-            held = held.filter(role=role)
+    held = RoleAssignment.objects.filter(is_active=True)
+    if node is not None:
+        held = held.filter(under(node.path))
+    if role and role != "staff":
+        qs = qs.filter(pk__in=held.filter(role=role).values("user_id"))
+    elif role == "staff":
+        staff = [r for r in ROLE_PERMS if is_staff_role(r)]
+        any_active = RoleAssignment.objects.filter(is_active=True).values("user_id")
+        in_place = held.filter(role__in=staff).values("user_id")
+        qs = qs.filter(Q(pk__in=in_place) | (~Q(pk__in=any_active) if node is None else Q(pk__in=[])))
+    elif node is not None:
         qs = qs.filter(pk__in=held.values("user_id"))
     q = (q or "").strip()
     if q:

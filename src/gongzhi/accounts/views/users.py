@@ -76,8 +76,8 @@ def user_list(request):
     node = None
     if filters.get("node"):
         node = selectors.manage_nodes(user).filter(pk=filters["node"]).first()
-    qs = selectors.users(user, q=filters.get("q") or "", node=node, role=filters.get("role") or "",
-                         status=filters.get("status") or "")
+    role = {"": "staff", "all": ""}.get(filters.get("role") or "", filters.get("role"))  # staff unless asked
+    qs = selectors.users(user, q=filters.get("q") or "", node=node, role=role, status=filters.get("status") or "")
     page = pages.offset_page(request, qs, USERS_PER_PAGE)
     return render(request, "accounts/users/list.html", {
         "form": form, "page": page, "node": node,
