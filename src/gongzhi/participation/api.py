@@ -197,7 +197,7 @@ def order_step(request, order_id: Id, step: OrderStep, payload: OrderStepIn | No
 LONGEST_PERIOD = 366
 
 
-@router.get("/metrics/participation", response={200: ParticipationOut, **READ_ERRORS},
+@router.get("/metrics/participation", response={200: ParticipationOut, **READ_ERRORS, **errors(403)},
             summary="Participation figures: wishes, service orders, hours, party members")
 def participation_metrics(request, q: Query[ParticipationQueryIn]):
     """The claim rate of micro-wishes, the satisfaction rate of service orders, the hours served and the share of
