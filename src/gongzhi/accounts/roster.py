@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from gongzhi.core import audit, excel
 from gongzhi.core.access import Role
+from gongzhi.core.jobs import run_claimed, upload_source
 from gongzhi.core.models import ImportJob
 from gongzhi.core.pii import mask_phone
 from gongzhi.core.scoping import under
@@ -355,44 +356,10 @@ def job_finish(job: ImportJob, status: str, message: str, rows=None, header=None
     job.save()
 
 
-def _discard(job: ImportJob) -> None:
-    name = job.file.name if job.file else ""
-    if not name:
-        return
-    try:
-        job.file.storage.delete(name)
-    except OSError:
-        log.warning("roster job %s: upload %s not removed", job.pk, name, exc_info=True)
-        return
-    ImportJob.objects.filter(pk=job.pk, file=name).update(file="")
-    job.file.name = ""
-
-
 def run_import(job_id: int) -> ImportJob:
-    """What the task worker runs for a roster upload; a job taken or finished already is left alone."""
-    claimed = ImportJob.objects.filter(pk=job_id, kind=KIND, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now())
-    job = ImportJob.objects.select_related("created_by", "node").get(pk=job_id)
-    if not claimed:
-        return job
-    try:
-        with translation.override(job.language or settings.LANGUAGE_CODE):
-            try:
-                _run(job)
-            except Exception:
-                log.exception("roster job %s failed", job.pk)
-                job_finish(job, ImportJob.Status.FAILED, _("The import stopped on an unexpected error; nothing was written."))
-    finally:
-        _discard(job)
-    return job
-
-
-def _source(job: ImportJob):
-    try:
-        return job.file.path
-    except NotImplementedError:
-        with job.file.open("rb") as fh:
-            return io.BytesIO(fh.read())
+    """What the task worker runs for a roster upload (``core.jobs.run_claimed``)."""
+    return run_claimed(job_id, _run, lambda job, message: job_finish(job, ImportJob.Status.FAILED, message),
+                       kind=KIND)
 
 
 def _run(job: ImportJob) -> None:
@@ -402,7 +369,7 @@ def _run(job: ImportJob) -> None:
         job_finish(job, ImportJob.Status.FAILED, _("You may only give roles at places inside your own area."))
         return
     try:
-        source = _source(job)
+        source = upload_source(job)
         check_file(source)
         sheet = excel.read_sheet(source, SHEET)
         positions = excel.header_columns(sheet.header, known=[*HEADERS.values(), *IGNORED], required=REQUIRED)

@@ -17,6 +17,7 @@ from django.utils.translation import ngettext
 
 from gongzhi.orgs.permissions import Perm
 from gongzhi.core import excel
+from gongzhi.core.jobs import upload_discard  # noqa: F401  (the clean-up below; re-exported)
 from gongzhi.core.models import ImportJob
 from gongzhi.core.pii import mask_id_number, mask_phone
 
@@ -147,20 +148,6 @@ def job_finish(job: ImportJob, status: str, message: str, rows=None, header=None
             "errors": len(failed), "rows": len(rows or ())}
     job.message = message
     job.save()
-
-
-def upload_discard(job: ImportJob) -> None:
-    """Remove the uploaded file of a job that is over (it holds full ID numbers as typed)."""
-    name = job.file.name if job.file else ""
-    if not name:
-        return
-    try:
-        job.file.storage.delete(name)
-    except OSError:  # stays listed; the next clean-up tries again
-        log.warning("import job %s: upload %s not removed", job.pk, name, exc_info=True)
-        return
-    ImportJob.objects.filter(pk=job.pk, file=name).update(file="")
-    job.file.name = ""
 
 
 def import_cleanup(*, now: dt.datetime | None = None) -> dict:

@@ -3,21 +3,20 @@ row, match with the registry and write, all in one transaction; the upload is re
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
-from django.utils import timezone, translation
+
 from django.utils.translation import gettext as _
 
 from gongzhi.orgs.permissions import Perm
 from gongzhi.core import excel
+from gongzhi.core.jobs import run_claimed, upload_source
 from gongzhi.core.models import ImportJob
 
-from .actions import check_file, job_finish, job_progress, upload_discard
+from .actions import check_file, job_finish, job_progress
 from .columns import HEADERS, IGNORED_HEADERS, REQUIRED, SHEET
 from .match import lock_registry, match
 from .parse import Places, check_rows, parse_row
@@ -27,23 +26,9 @@ log = logging.getLogger(__name__)
 
 
 def run_import(job_id: int) -> ImportJob:
-    """Run a queued job to its end; what the task worker runs. Idempotent: a job another worker has
-    taken, or one already finished, is left alone. The upload is removed however the job ends."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now())
-    job = ImportJob.objects.select_related("created_by", "node").get(pk=job_id)
-    if not claimed:
-        return job
-    try:
-        with translation.override(job.language or settings.LANGUAGE_CODE):
-            try:
-                _run(job)
-            except Exception:
-                log.exception("import job %s failed", job.pk)
-                job_finish(job, ImportJob.Status.FAILED, _("The import stopped on an unexpected error; nothing was written."))
-    finally:
-        upload_discard(job)
-    return job
+    """Run a queued job to its end; what the task worker runs (``core.jobs.run_claimed``: idempotent, the
+    upload removed however the job ends)."""
+    return run_claimed(job_id, _run, lambda job, message: job_finish(job, ImportJob.Status.FAILED, message))
 
 
 class _SideProgress:
@@ -89,14 +74,6 @@ class _Laps:
         return ", ".join(f"{k} {v}s" for k, v in self.laps.items())
 
 
-def _source(job: ImportJob):
-    try:
-        return job.file.path
-    except NotImplementedError:  # a storage without local paths
-        with job.file.open("rb") as fh:
-            return io.BytesIO(fh.read())
-
-
 def _run(job: ImportJob) -> None:
     user = job.created_by
     if user is None or not user.is_active or job.node is None or not user.can(Perm.REGISTRY_EDIT, job.org_path):
@@ -104,7 +81,7 @@ def _run(job: ImportJob) -> None:
         return
     lap = _Laps()
     try:
-        source = _source(job)
+        source = upload_source(job)
         check_file(source)  # again: limits may have changed since the upload; nothing is parsed before
         sheet = excel.read_sheet(source, SHEET)
         positions = excel.header_columns(sheet.header, known=[*HEADERS.values(), *IGNORED_HEADERS], required=REQUIRED)

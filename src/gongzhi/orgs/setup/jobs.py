@@ -5,23 +5,23 @@ upload is removed at the end, as the registry import's is."""
 
 from __future__ import annotations
 
-import io
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core import excel
+from gongzhi.core.jobs import run_claimed, upload_source
 from gongzhi.core.models import ImportJob
 
 from ..imports import check_file
-from ..imports.actions import job_progress, upload_discard
+from ..imports.actions import job_progress
 from ..models import NodeKind, OrgNode
 from . import policies
+from .actions import PLACES_JOB
 from .parse import Parser, PlaceTree
 from .template import SHEETS
 from .write import write
@@ -34,34 +34,6 @@ def _kind_labels() -> dict:
         NodeKind.MICRO_GRID: _("micro-grids"), "compound": _("compounds"), "building": _("buildings"),
         "entrance": _("entrances"),
     }
-
-
-def run_places_import(job_id: int) -> ImportJob:
-    """Run a queued places job to its end (what the task worker runs). A job another worker has taken, or
-    one already finished, is left alone; the upload is removed however the job ends."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now())
-    job = ImportJob.objects.select_related("created_by", "node").get(pk=job_id)
-    if not claimed:
-        return job
-    try:
-        with translation.override(job.language or settings.LANGUAGE_CODE):
-            try:
-                _run(job)
-            except Exception:
-                log.exception("places import job %s failed", job.pk)
-                _finish(job, ImportJob.Status.FAILED, _("The import stopped on an unexpected error; nothing was written."))
-    finally:
-        upload_discard(job)
-    return job
-
-
-def _source(job: ImportJob):
-    try:
-        return job.file.path
-    except NotImplementedError:  # a storage without local paths
-        with job.file.open("rb") as fh:
-            return io.BytesIO(fh.read())
 
 
 def _read(source) -> list[tuple]:
@@ -93,7 +65,7 @@ def _run(job: ImportJob) -> None:
         _finish(job, ImportJob.Status.FAILED, _("You may not change records outside your area."))
         return
     try:
-        source = _source(job)
+        source = upload_source(job)
         check_file(source)  # again: limits may have changed since the upload; nothing is parsed before
         sheets = _read(source)
     except (excel.SheetError, ValidationError) as exc:
@@ -135,6 +107,12 @@ def _codes(sheets) -> set[str]:
         if index is not None:
             codes |= {cells[index].strip() for _number, cells in rows if index < len(cells)}
     return codes
+
+
+def run_places_import(job_id: int) -> ImportJob:
+    """Run a queued places job to its end (what the task worker runs; ``core.jobs.run_claimed``)."""
+    return run_claimed(job_id, _run, lambda job, message: _finish(job, ImportJob.Status.FAILED, message),
+                       kind=PLACES_JOB)
 
 
 def _finish(job: ImportJob, status: str, message: str, rows=None, headers=None, outcome=None) -> None:
