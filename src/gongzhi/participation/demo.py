@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from gongzhi.core.access import SYSTEM
+from gongzhi.core.pii import mask_name
 from gongzhi.core.scoping import under
 from gongzhi.orgs.demo import data
 from gongzhi.orgs.models import NodeKind, OrgNode, PartyMember, Resident, UnitService
@@ -161,8 +162,8 @@ def generate_orders(county: OrgNode, *, seed: int, scale: float) -> dict:
             taker = member.resident.user if mine and rng.random() < 0.35 else None
             order = ServiceOrder(
                 item=item, community=community, node_id=resident.household.micro_grid_id or resident.household.grid_id,
-                org_path=resident.org_path[:len(resident.org_path)], resident=resident,
-                public_name=resident.name[:1] + "*" * max(1, len(resident.name) - 1), note="",
+                org_path=resident.org_path, resident=resident,
+                public_name=mask_name(resident.name), note="",
                 window_start=start, window_end=start + dt.timedelta(hours=rng.choice((2, 3, 4, 24))),
                 status=fate, ordered_at=at, dispatch_due=at + dt.timedelta(days=1), return_count=0,
             )

@@ -96,10 +96,10 @@ class Wish(models.Model):
         return self.title
 
 
-class WishEvent(models.Model):
-    """One step in a wish's life; never edited."""
+class Step(models.Model):
+    """One step in the life of a wish or a service order (its timeline); never edited. ``WORDS`` names the
+    kinds of step."""
 
-    wish = models.ForeignKey(Wish, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="+")
@@ -109,11 +109,23 @@ class WishEvent(models.Model):
     to_status = models.CharField(max_length=16, blank=True)
     note = models.TextField(blank=True)
 
+    WORDS: dict = {}
+
     def get_kind_display(self) -> str:
-        return str(STEP_WORDS.get(self.kind, self.kind))
+        return str(self.WORDS.get(self.kind, self.kind))
 
     class Meta:
+        abstract = True
         ordering = ["at", "id"]
+
+
+class WishEvent(Step):
+    """One step in a wish's life."""
+
+    WORDS = STEP_WORDS
+    wish = models.ForeignKey(Wish, on_delete=models.CASCADE, related_name="events")
+
+    class Meta(Step.Meta):
         verbose_name = _("wish step")
         verbose_name_plural = _("wish steps")
 
@@ -214,24 +226,13 @@ class ServiceOrder(models.Model):
         return f"{self.item} · {self.public_name}"
 
 
-class OrderEvent(models.Model):
-    """One step in a service order's life; never edited."""
+class OrderEvent(Step):
+    """One step in a service order's life."""
 
+    WORDS = ORDER_STEP_WORDS
     order = models.ForeignKey(ServiceOrder, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="+")
-    actor_name = models.CharField(max_length=150, blank=True)
-    kind = models.CharField(max_length=16)
-    from_status = models.CharField(max_length=16, blank=True)
-    to_status = models.CharField(max_length=16, blank=True)
-    note = models.TextField(blank=True)
 
-    def get_kind_display(self) -> str:
-        return str(ORDER_STEP_WORDS.get(self.kind, self.kind))
-
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(Step.Meta):
         verbose_name = _("service order step")
         verbose_name_plural = _("service order steps")
 

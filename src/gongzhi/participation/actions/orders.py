@@ -21,22 +21,10 @@ from gongzhi.orgs.models import OrgNode, Resident
 from .. import policies
 from ..models import MAX_HOURS, OrderEvent, OrderStatus, ServiceItem, ServiceOrder
 from ..permissions import Perm
-from .wishes import _community_of, _text
+from .common import community_of, record_step, text, who
 
 DISPATCH_WORKING_DAYS = 1  # the branch dispatches an order by the end of the next working day
 LONGEST_WINDOW = dt.timedelta(days=31)
-
-
-def _who(by):
-    return by if getattr(by, "is_authenticated", False) else None
-
-
-def _event(order: ServiceOrder, kind: str, by, *, from_status: str, note: str = "") -> None:
-    OrderEvent.objects.create(order=order, at=timezone.now(), actor=_who(by),
-                              actor_name=str(by)[:150] if _who(by) else "system", kind=kind,
-                              from_status=from_status, to_status=order.status, note=note)
-    audit.record(actor=_who(by), action=f"order.{kind}", obj=order,
-                 changes={"status": order.status, **({"note": note} if note else {})})
 
 
 # --- the service list ------------------------------------------------------------------------------------------
@@ -48,14 +36,14 @@ def service_item_save(*, by, community: OrgNode, name: str, description: str = "
     """Add an item to a community's service list, or change one (an item ordered before keeps its orders)."""
     if not (by is SYSTEM or getattr(by, "is_authenticated", False) and by.can(Perm.SERVICES_EDIT, community.path)):
         raise PermissionDenied(_("You may change the service list of your own community only."))
-    name = _text(name, "name", required=True, most=60)
+    name = text(name, "name", required=True, most=60)
     if ServiceItem.objects.filter(community=community, name=name).exclude(pk=getattr(item, "pk", None)).exists():
         raise ValidationError({"name": _("The service list already has %(name)s.") % {"name": name}})
     item = item or ServiceItem(community=community, org_path=community.path)
-    item.name, item.description, item.is_active = name, _text(description, "description", block=True, most=1000), is_active
+    item.name, item.description, item.is_active = name, text(description, "description", block=True, most=1000), is_active
     created = item.pk is None
     item.save()
-    audit.record(actor=_who(by), action="service.create" if created else "service.update", obj=item,
+    audit.record(actor=who(by), action="service.create" if created else "service.update", obj=item,
                  changes={"name": item.name, "is_active": item.is_active})
     return item
 
@@ -72,7 +60,7 @@ def order_place(*, by, resident: Resident, item: ServiceItem, window_start: dt.d
     own = getattr(by, "is_authenticated", False) and resident.user_id == by.pk
     if not own and not policies.can_place(by, node):
         raise PermissionDenied(_("You may order services for residents of your own area only."))
-    community = _community_of(node)
+    community = community_of(node)
     if item.community_id != community.pk or not item.is_active:
         raise ValidationError({"item": _("Choose a service from the list of the resident's community.")})
     now = timezone.now()
@@ -84,11 +72,11 @@ def order_place(*, by, resident: Resident, item: ServiceItem, window_start: dt.d
         raise ValidationError({"window_end": _("A time window is at most 31 days.")})
     order = ServiceOrder.objects.create(
         item=item, community=community, node=node, org_path=node.path, resident=resident,
-        public_name=mask_name(resident.name), note=_text(note, "note", block=True, most=1000),
-        window_start=window_start, window_end=window_end, ordered_by=_who(by), ordered_at=now,
+        public_name=mask_name(resident.name), note=text(note, "note", block=True, most=1000),
+        window_start=window_start, window_end=window_end, ordered_by=who(by), ordered_at=now,
         dispatch_due=workdays.add_working_days(now, DISPATCH_WORKING_DAYS).at,
     )
-    _event(order, "order", by, from_status="")
+    record_step(order, OrderEvent, "order", by, from_status="")
     return order
 
 
@@ -103,7 +91,7 @@ def _move(order: ServiceOrder, by, step: str, to: str, *, note: str = "", **fiel
     for name, value in fields.items():
         setattr(order, name, value)
     order.save(update_fields=["status", "updated_at", *fields])
-    _event(order, step, by, from_status=before, note=note)
+    record_step(order, OrderEvent, step, by, from_status=before, note=note)
     return order
 
 
@@ -144,7 +132,7 @@ def _hours(value) -> Decimal:
 @transaction.atomic
 def order_complete(*, order: ServiceOrder, by, evidence: str, hours) -> ServiceOrder:
     """Done: what was done and how long it took; the resident rates it."""
-    evidence = _text(evidence, "evidence", block=True, required=True, most=1000)
+    evidence = text(evidence, "evidence", block=True, required=True, most=1000)
     hours = _hours(hours)
     return _move(order, by, "complete", OrderStatus.COMPLETED, note=evidence, evidence=evidence, hours=hours,
                  completed_at=timezone.now())
@@ -153,7 +141,7 @@ def order_complete(*, order: ServiceOrder, by, evidence: str, hours) -> ServiceO
 @transaction.atomic
 def order_rate(*, order: ServiceOrder, by, satisfied: bool, comment: str = "") -> ServiceOrder:
     """群众评单: satisfied closes the order (its hours count); not satisfied sends it back to the branch."""
-    comment = _text(comment, "comment", block=True, most=500)
+    comment = text(comment, "comment", block=True, most=500)
     if not satisfied and not comment:
         raise ValidationError({"comment": _("Say what was not right, so the branch can put it right.")})
     if satisfied:
@@ -167,5 +155,5 @@ def order_rate(*, order: ServiceOrder, by, satisfied: bool, comment: str = "") -
 
 @transaction.atomic
 def order_cancel(*, order: ServiceOrder, by, reason: str) -> ServiceOrder:
-    reason = _text(reason, "reason", required=True, most=200)
+    reason = text(reason, "reason", required=True, most=200)
     return _move(order, by, "cancel", OrderStatus.CANCELLED, note=reason)

@@ -16,11 +16,7 @@ from gongzhi.orgs.permissions import Perm as OrgPerm
 from .. import policies
 from ..models import DualRegistration, DualStatus
 from ..policies import StepRefused
-from .wishes import _text
-
-
-def _who(by):
-    return by if getattr(by, "is_authenticated", False) else None
+from .common import text, who
 
 
 @transaction.atomic
@@ -38,11 +34,11 @@ def dual_register(*, by, member: PartyMember, skills: str = "", availability: st
         with transaction.atomic():
             registration = DualRegistration.objects.create(
                 member=member, community=community, org_path=community.path, requested_at=timezone.now(),
-                skills=_text(skills, "skills", most=200), availability=_text(availability, "availability", most=100),
+                skills=text(skills, "skills", most=200), availability=text(availability, "availability", most=100),
             )
     except IntegrityError:  # the same member twice at once
         raise StepRefused(_("You have reported to a community already.")) from None
-    audit.record(actor=_who(by), action="dual.register", obj=registration,
+    audit.record(actor=who(by), action="dual.register", obj=registration,
                  changes={"community": community.name, "skills": registration.skills})
     return registration
 
@@ -65,22 +61,22 @@ def dual_confirm(*, by, registration: DualRegistration, micro_grid: OrgNode) -> 
             NodeKind.GRID, NodeKind.MICRO_GRID):
         raise ValidationError({"micro_grid": _("Assign a grid or micro-grid of the community.")})
     now = timezone.now()
-    registration.status, registration.decided_at, registration.decided_by = DualStatus.CONFIRMED, now, _who(by)
+    registration.status, registration.decided_at, registration.decided_by = DualStatus.CONFIRMED, now, who(by)
     registration.micro_grid = micro_grid
     registration.save(update_fields=["status", "decided_at", "decided_by", "micro_grid"])
     PartyMember.objects.filter(pk=registration.member_id).update(
         dual_registered=True, dual_registered_on=timezone.localdate(now), assigned_node=micro_grid,
         org_path=micro_grid.path)
-    audit.record(actor=_who(by), action="dual.confirm", obj=registration, changes={"micro_grid": micro_grid.name})
+    audit.record(actor=who(by), action="dual.confirm", obj=registration, changes={"micro_grid": micro_grid.name})
     return registration
 
 
 @transaction.atomic
 def dual_decline(*, by, registration: DualRegistration, reason: str) -> DualRegistration:
-    reason = _text(reason, "reason", required=True, most=200)
+    reason = text(reason, "reason", required=True, most=200)
     registration = _decide(registration, by)
-    registration.status, registration.decided_at, registration.decided_by = DualStatus.DECLINED, timezone.now(), _who(by)
+    registration.status, registration.decided_at, registration.decided_by = DualStatus.DECLINED, timezone.now(), who(by)
     registration.decline_reason = reason
     registration.save(update_fields=["status", "decided_at", "decided_by", "decline_reason"])
-    audit.record(actor=_who(by), action="dual.decline", obj=registration, reason=reason)
+    audit.record(actor=who(by), action="dual.decline", obj=registration, reason=reason)
     return registration

@@ -9,52 +9,16 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core import audit
 from gongzhi.core.access import SYSTEM
 from gongzhi.core.pii import mask_name
-from gongzhi.core.text import TextError, clean_block, clean_line
-from gongzhi.orgs.models import NodeKind, OrgNode, Resident
+from gongzhi.orgs.models import OrgNode, Resident
 
 from .. import policies
 from ..models import ALLOWED_FROM, Wish, WishChannel, WishEvent, WishKind, WishStatus
 from ..policies import StepRefused
+from .common import community_of, record_step, text, who
 
 TITLE_MAX = 60
-
-
-def _actor_name(by) -> str:
-    return str(by)[:150] if getattr(by, "is_authenticated", False) else "system"
-
-
-def _event(wish: Wish, kind: str, by, *, from_status: str, note: str = "") -> WishEvent:
-    return WishEvent.objects.create(
-        wish=wish, at=timezone.now(), actor=by if getattr(by, "is_authenticated", False) else None,
-        actor_name=_actor_name(by), kind=kind, from_status=from_status, to_status=wish.status, note=note,
-    )
-
-
-def _audit(wish: Wish, by, step: str, **changes) -> None:
-    audit.record(actor=by if getattr(by, "is_authenticated", False) else None, action=f"wish.{step}", obj=wish,
-                 changes={"status": wish.status, **changes})
-
-
-def _text(value: str, field: str, *, block: bool = False, required: bool = False, most: int | None = None) -> str:
-    try:
-        value = clean_block(value or "") if block else clean_line(value or "")
-    except TextError as exc:
-        raise ValidationError({field: str(exc)}) from None
-    if required and not value:
-        raise ValidationError({field: _("This field is required.")})
-    if most is not None and len(value) > most:
-        raise ValidationError({field: _("At most %(n)s characters.") % {"n": most}})
-    return value
-
-
-def _community_of(node: OrgNode) -> OrgNode:
-    community = OrgNode.objects.filter(path__in=policies.community_paths(node.path), kind=NodeKind.COMMUNITY).first()
-    if community is None:
-        raise ValidationError({"node": _("A wish belongs to a place inside a community.")})
-    return community
 
 
 @transaction.atomic
@@ -73,13 +37,12 @@ def wish_collect(*, by, resident: Resident, title: str, description: str = "", k
     if channel not in WishChannel.values:
         raise ValidationError({"channel": _("Choose where the wish came from.")})
     wish = Wish.objects.create(
-        community=_community_of(node), node=node, org_path=node.path, resident=resident,
-        public_name=mask_name(resident.name), title=_text(title, "title", required=True, most=TITLE_MAX),
-        description=_text(description, "description", block=True, most=2000), kind=kind, channel=channel,
-        collected_by=by if getattr(by, "is_authenticated", False) else None, collected_at=timezone.now(),
+        community=community_of(node), node=node, org_path=node.path, resident=resident,
+        public_name=mask_name(resident.name), title=text(title, "title", required=True, most=TITLE_MAX),
+        description=text(description, "description", block=True, most=2000), kind=kind, channel=channel,
+        collected_by=who(by), collected_at=timezone.now(),
     )
-    _event(wish, "collect", by, from_status="")
-    _audit(wish, by, "collect", title=wish.title, channel=channel)
+    record_step(wish, WishEvent, "collect", by, from_status="", title=wish.title, channel=channel)
     return wish
 
 
@@ -98,15 +61,14 @@ def _step(wish: Wish, by, step: str, to: str, *, note: str = "", actor=None, **f
     for name, value in fields.items():
         setattr(wish, name, value)
     wish.save(update_fields=["status", "updated_at", *fields])
-    _event(wish, step, actor, from_status=before, note=note)
-    _audit(wish, actor, step, **({"note": note} if note else {}))
+    record_step(wish, WishEvent, step, actor, from_status=before, note=note)
     return wish
 
 
 @transaction.atomic
 def wish_verify(*, wish: Wish, by, note: str = "") -> Wish:
     """Staff checked the wish with the resident (it is real, small, and fits the programme)."""
-    return _step(wish, by, "verify", WishStatus.VERIFIED, note=_text(note, "note", block=True, most=500),
+    return _step(wish, by, "verify", WishStatus.VERIFIED, note=text(note, "note", block=True, most=500),
                  verified_at=timezone.now())
 
 
@@ -118,7 +80,7 @@ def wish_publish(*, wish: Wish, by) -> Wish:
 
 @transaction.atomic
 def wish_reject(*, wish: Wish, by, reason: str) -> Wish:
-    reason = _text(reason, "reason", required=True, most=200)
+    reason = text(reason, "reason", required=True, most=200)
     return _step(wish, by, "reject", WishStatus.REJECTED, note=reason, reject_reason=reason)
 
 
@@ -135,7 +97,7 @@ def wish_claim(*, wish: Wish, by, unit=None, for_name: str = "") -> Wish:
             raise PermissionDenied(_("Only the community's staff record a claim for someone else."))
         if wish.status not in ALLOWED_FROM["claim"]:
             raise StepRefused(policies.why_not(by, wish, "claim"))
-        return _step(wish, SYSTEM, "claim", WishStatus.CLAIMED, claimant_name=_text(for_name, "for_name", most=100),
+        return _step(wish, SYSTEM, "claim", WishStatus.CLAIMED, claimant_name=text(for_name, "for_name", most=100),
                      claimed_at=timezone.now(), actor=by)
     units = {a.unit_id: a.unit for a in getattr(by, "active_assignments", []) if a.unit_id}
     if unit is not None and unit.pk not in units:
@@ -148,7 +110,7 @@ def wish_claim(*, wish: Wish, by, unit=None, for_name: str = "") -> Wish:
 @transaction.atomic
 def wish_release(*, wish: Wish, by, reason: str) -> Wish:
     """The claimant cannot do it after all: the wish goes back on the wall."""
-    reason = _text(reason, "reason", required=True, most=200)
+    reason = text(reason, "reason", required=True, most=200)
     return _step(wish, by, "release", WishStatus.PUBLISHED, note=reason, claimed_by=None, claimed_unit=None,
                  claimant_name="", claimed_at=None)
 
@@ -156,7 +118,7 @@ def wish_release(*, wish: Wish, by, reason: str) -> Wish:
 @transaction.atomic
 def wish_fulfil(*, wish: Wish, by, note: str) -> Wish:
     """点亮: the claimant (or staff, for them) says how the wish came true."""
-    note = _text(note, "note", block=True, required=True, most=1000)
+    note = text(note, "note", block=True, required=True, most=1000)
     return _step(wish, by, "fulfil", WishStatus.FULFILLED, note=note, fulfilment_note=note,
                  fulfilled_at=timezone.now())
 
@@ -164,13 +126,12 @@ def wish_fulfil(*, wish: Wish, by, note: str) -> Wish:
 @transaction.atomic
 def wish_thank(*, wish: Wish, by, note: str) -> Wish:
     """The resident's thanks, shown to the claimant (the status stays fulfilled)."""
-    note = _text(note, "note", block=True, required=True, most=500)
+    note = text(note, "note", block=True, required=True, most=500)
     wish = _lock(wish)
     if wish.thanks_note:
         raise StepRefused(_("Thanks were already given for this wish."))
     policies.require(by, wish, "thank")
     wish.thanks_note = note
     wish.save(update_fields=["thanks_note", "updated_at"])
-    _event(wish, "thank", by, from_status=wish.status, note=note)
-    _audit(wish, by, "thank", note=note)
+    record_step(wish, WishEvent, "thank", by, from_status=wish.status, note=note)
     return wish
