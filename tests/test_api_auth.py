@@ -252,7 +252,21 @@ def test_a_kept_token_still_expires_on_time(tree, client):
     from django.core.cache import cache
 
     key = f"accounts:token:{ApiToken.hash_of(raw)}"
-    token_id, user_id, _expires = cache.get(key)
-    cache.set(key, (token_id, user_id, timezone.now() - dt.timedelta(seconds=1)))  # as kept at the expiry's time
+    token_id, user_id, _expires, generation = cache.get(key)
+    cache.set(key, (token_id, user_id, timezone.now() - dt.timedelta(seconds=1), generation))  # as at the expiry
     r = Client().get("/api/v1/nodes", headers=bearer(raw))
     assert r.status_code == 401 and "过期" in r.json()["detail"]
+
+
+def test_a_kept_token_is_refused_at_once_after_a_password_reset(tree, client):
+    """A reset revokes every token of the account in one UPDATE (no save signal per token) and makes the
+    password one to change first: a token whose check was kept is refused at the very next request all the same."""
+    from gongzhi.accounts.actions import password_reset
+    from gongzhi.core.access import SYSTEM
+
+    raw = obtain(client, "wangge").json()["token"]
+    script = Client()
+    assert script.get("/api/v1/nodes", headers=bearer(raw)).status_code == 200
+    assert script.get("/api/v1/nodes", headers=bearer(raw)).status_code == 200  # from the kept check
+    password_reset(user=tree.users[Role.GRID_WORKER], by=SYSTEM)
+    assert script.get("/api/v1/nodes", headers=bearer(raw)).status_code == 401

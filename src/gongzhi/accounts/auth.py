@@ -2,8 +2,11 @@
 
 A token's check is kept in the shared cache for ``TOKEN_CACHE_SECONDS`` (which token, whose, until when) and its
 user comes from the session users' cache (``backends.ThrottledBackend.get_user``), so a script's request pays
-no database round trip for either. Revoking a token or changing its user drops the cached copy at once
-(``forget_token``, wired in ``apps.py``); an expiry is checked on every request against the kept time."""
+no database round trip for either. Revoking a token drops the cached check (``forget_token``, wired in
+``apps.py``); any change to its user (a reset, disabling, a role: ``backends.forget_user``) marks the user
+changed, and a check kept from before is made again in full, so a revocation written in bulk (a password reset
+revokes every token of the account) or a password that must be changed first is refused at the next request.
+An expiry is checked on every request against the kept time."""
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -26,7 +29,7 @@ class BearerToken(HttpBearer):
 
     def authenticate(self, request, token):
         from .actions import token_user
-        from .backends import ThrottledBackend
+        from .backends import ThrottledBackend, generation_key
         from .models import ApiToken
 
         if not token:
@@ -34,8 +37,8 @@ class BearerToken(HttpBearer):
         digest = ApiToken.hash_of(token)
         kept = cache.get(_key(digest))
         if kept is not None:
-            token_id, user_id, expires_at = kept
-            if expires_at is None or expires_at > timezone.now():
+            token_id, user_id, expires_at, generation = kept
+            if cache.get(generation_key(user_id)) == generation and (expires_at is None or expires_at > timezone.now()):
                 user = ThrottledBackend().get_user(user_id)
                 if user is not None:
                     if cache.add(f"accounts:token-used:{token_id}", 1, TOUCH_SECONDS):
@@ -45,7 +48,7 @@ class BearerToken(HttpBearer):
         if user is not None:
             row = ApiToken.objects.filter(key_hash=digest).values_list("pk", "user_id", "expires_at").first()
             if row is not None:
-                cache.set(_key(digest), row, TOKEN_CACHE_SECONDS)
+                cache.set(_key(digest), (*row, cache.get(generation_key(row[1]))), TOKEN_CACHE_SECONDS)
                 cache.add(f"accounts:token-used:{row[0]}", 1, TOUCH_SECONDS)
             user = ThrottledBackend().get_user(user.pk) or user
         return user

@@ -7,6 +7,8 @@ from axes.exceptions import AxesBackendPermissionDenied, AxesBackendRequestParam
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 
+import time
+
 from django.core.cache import cache
 
 from . import throttle
@@ -31,10 +33,17 @@ def _user_key(user_id) -> str | None:
 
 
 def forget_user(user_id) -> None:
-    """Drop one user's cached copy (their account or one of their roles changed)."""
+    """Drop one user's cached copy (their account or one of their roles changed), and mark the user changed
+    (``user_generation``), so that what was cached about them elsewhere (a bearer token's check) is checked
+    again."""
     key = _user_key(user_id)
     if key:
         cache.delete(key)
+        cache.set(generation_key(user_id), time.time_ns(), None)
+
+
+def generation_key(user_id) -> str:
+    return f"accounts:user-gen:{user_id}"
 
 
 def forget_all_users(**kwargs) -> None:
