@@ -181,7 +181,12 @@ def generate_orders(county: OrgNode, *, seed: int, scale: float) -> dict:
                 order.taken_at = order.dispatched_at + dt.timedelta(hours=rng.uniform(0.2, 6))
                 steps.append(("take", OrderStatus.DISPATCHED, OrderStatus.TAKEN, order.taken_at, ""))
             if fate in (OrderStatus.COMPLETED, OrderStatus.RATED, OrderStatus.RETURNED):
+                # done already: its window starts after it was taken and ends before it was done
+                length = order.window_end - order.window_start
+                start = max(order.taken_at, min(start, now - dt.timedelta(hours=4)))
+                order.window_start, order.window_end = start, start + length
                 order.completed_at = min(start + dt.timedelta(hours=rng.uniform(1, 3)), now - dt.timedelta(minutes=30))
+                order.completed_at = max(order.completed_at, order.taken_at)
                 order.evidence, order.hours = EVIDENCE[item.name], rng.choice((1, 1, 1.5, 2, 2, 3))
                 steps.append(("complete", OrderStatus.TAKEN, OrderStatus.COMPLETED, order.completed_at, order.evidence))
             if fate in (OrderStatus.RATED, OrderStatus.RETURNED):
